@@ -1,0 +1,72 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let package = Package(
+    name: "reactor-worker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "reactor-worker", targets: ["Main"]),
+        .executable(name: "mock-providers", targets: ["MockProviders"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // System libraries. libev ships no pkg-config file on Debian, so its module map links it directly.
+        .systemLibrary(
+            name: "CLibEv",
+            providers: [.apt(["libev-dev"]), .brew(["libev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"]), .brew(["curl"])]
+        ),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
+        ),
+        .target(
+            name: "Reactor",
+            dependencies: ["CLibEv", "CCurl", "CSQLite"]
+        ),
+        .target(
+            name: "Jobs",
+            dependencies: [
+                "Reactor",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .executableTarget(
+            name: "Main",
+            dependencies: [
+                "Jobs",
+                "Reactor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "MockProviders",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["Reactor"],
+            path: "Tests/TestSupport"
+        ),
+        .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Reactor", "TestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TestSupport", "Main", "MockProviders"]
+        ),
+        .testTarget(name: "MockProvidersTests", dependencies: []),
+    ]
+)

@@ -1,0 +1,243 @@
+import CCurl
+import Foundation
+
+/// One easy handle and everything C holds on to while it runs: the error buffer, the header
+/// list, the response being collected. Loop thread only; owned by `HTTPClient.transfers`
+/// from `send` until completion or cancel, and reached from C through `CURLOPT_PRIVATE` and
+/// the write/header data pointers (unretained: the dictionary keeps it alive).
+final class CurlTransfer {
+    let id: HTTPClient.TransferID
+    let easy: UnsafeMutableRawPointer
+    let request: HTTPRequest
+    var completion: ((Result<HTTPResponse, HTTPTransportError>) -> Void)?
+
+    /// curl writes its message here; must stay put for the transfer's life (REACTOR-NOTES A.7).
+    let errorBuffer: UnsafeMutablePointer<CChar>
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+
+    var status = 0
+    var headers: [String: String] = [:]
+    var body = Data()
+    var fileDescriptor: Int32 = -1
+    var downloadedBytes: Int64 = 0
+    var writeFailure: String?
+
+    /// A response held in memory beyond this is refused: provider JSON is megabytes at most,
+    /// videos go to files.
+    static let memoryBodyLimit = 512 << 20
+
+    init(id: HTTPClient.TransferID, request: HTTPRequest, completion: @escaping (Result<HTTPResponse, HTTPTransportError>) -> Void) throws(HTTPTransportError) {
+        guard let easy = curl_easy_init() else {
+            throw HTTPTransportError(kind: .other, curlCode: -1, message: "libcurl could not create a handle")
+        }
+        self.id = id
+        self.easy = easy
+        self.request = request
+        self.completion = completion
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        try configure()
+    }
+
+    deinit {
+        closeFile()
+        curl_slist_free_all(headerList)
+        curl_easy_cleanup(easy)
+        errorBuffer.deallocate()
+    }
+
+    private func configure() throws(HTTPTransportError) {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        try check(ccurl_easy_setopt_str(easy, CURLOPT_URL, request.url), "URL")
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_PRIVATE, me), "PRIVATE")
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_ERRORBUFFER, errorBuffer), "ERRORBUFFER")
+        // Threads exist in this process: curl must not touch signal handlers (A.8).
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_NOSIGNAL, 1), "NOSIGNAL")
+        // Removing a transfer whose name is still resolving must not join the resolver thread
+        // on the loop (A.11).
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_QUICK_EXIT, 1), "QUICK_EXIT")
+        try check(ccurl_easy_setopt_str(easy, CURLOPT_PROTOCOLS_STR, "http,https"), "PROTOCOLS")
+        try check(ccurl_easy_setopt_str(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"), "REDIR_PROTOCOLS")
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_FOLLOWLOCATION, 1), "FOLLOWLOCATION")
+        try check(ccurl_easy_setopt_long(easy, CURLOPT_MAXREDIRS, 5), "MAXREDIRS")
+        try check(ccurl_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, ""), "ACCEPT_ENCODING")
+        if request.timeout > 0 {
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000)), "TIMEOUT_MS")
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, 30) * 1000)), "CONNECTTIMEOUT_MS")
+        }
+        if request.downloadPath != nil {
+            // Large downloads of unknown length: fail on a stall instead of a fixed cap (A.10).
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1), "LOW_SPEED_LIMIT")
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_TIME, 60), "LOW_SPEED_TIME")
+        }
+        try check(ccurl_easy_setopt_write(easy, CURLOPT_WRITEFUNCTION, curlWriteBody), "WRITEFUNCTION")
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_WRITEDATA, me), "WRITEDATA")
+        try check(ccurl_easy_setopt_write(easy, CURLOPT_HEADERFUNCTION, curlWriteHeader), "HEADERFUNCTION")
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_HEADERDATA, me), "HEADERDATA")
+        // curl 7.88 opens sockets without CLOEXEC; ffmpeg children must not inherit them (A.12).
+        try check(ccurl_easy_setopt_sockopt(easy, curlMarkSocketCloseOnExec), "SOCKOPTFUNCTION")
+        try configureMethodAndBody()
+        // "Expect: 100-continue" would add a round trip to every POST over 1 KiB.
+        var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
+        for (name, value) in request.headers {
+            list = curl_slist_append(list, "\(name): \(value)")
+        }
+        headerList = list
+        try check(ccurl_easy_setopt_ptr(easy, CURLOPT_HTTPHEADER, UnsafeMutableRawPointer(list)), "HTTPHEADER")
+    }
+
+    private func configureMethodAndBody() throws(HTTPTransportError) {
+        let method = request.method.uppercased()
+        if method == "HEAD" {
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_NOBODY, 1), "NOBODY")
+            return
+        }
+        if let body = request.body {
+            // COPYPOSTFIELDS copies the bytes; plain POSTFIELDS would point into Swift memory (A.7).
+            try check(ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "POSTFIELDSIZE")
+            let code = body.withUnsafeBytes { raw in
+                ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+            }
+            try check(code, "COPYPOSTFIELDS")
+        }
+        if method != "GET" && !(method == "POST" && request.body != nil) {
+            try check(ccurl_easy_setopt_str(easy, CURLOPT_CUSTOMREQUEST, method), "CUSTOMREQUEST")
+        }
+    }
+
+    private func check(_ code: CURLcode, _ option: String) throws(HTTPTransportError) {
+        guard code != CURLE_OK else { return }
+        let text = String(cString: curl_easy_strerror(code))
+        throw HTTPTransportError(kind: .other, curlCode: Int32(code.rawValue), message: "could not set \(option): \(text)")
+    }
+
+    // MARK: Receiving
+
+    /// Called from curl's write callback with each piece of the body.
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        if status == 0 {
+            var code = 0
+            _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
+            status = code
+        }
+        // Only a successful body goes to the file; an error body stays in memory for the message.
+        if let path = request.downloadPath, (200..<300).contains(status) {
+            if fileDescriptor < 0 {
+                fileDescriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                if fileDescriptor < 0 {
+                    writeFailure = "cannot create \(path): \(String(cString: strerror(errno)))"
+                    return false
+                }
+            }
+            var offset = 0
+            while offset < bytes.count {
+                let written = write(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    writeFailure = "cannot write \(path): \(String(cString: strerror(errno)))"
+                    return false
+                }
+                offset += written
+            }
+            downloadedBytes += Int64(bytes.count)
+            return true
+        }
+        if body.count + bytes.count > Self.memoryBodyLimit {
+            writeFailure = "response body larger than \(Self.memoryBodyLimit >> 20) MiB"
+            return false
+        }
+        body.append(contentsOf: bytes)
+        return true
+    }
+
+    /// Called from curl's header callback with one raw header line.
+    func receiveHeader(_ line: String) {
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("HTTP/") {
+            // A new response (redirect, 100 Continue): forget the previous one's headers.
+            headers.removeAll()
+            status = 0
+            return
+        }
+        guard let colon = trimmed.firstIndex(of: ":") else { return }
+        let name = trimmed[..<colon].lowercased()
+        let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        if let existing = headers[name] {
+            headers[name] = existing + ", " + value
+        } else {
+            headers[name] = value
+        }
+    }
+
+    /// Builds the outcome once curl reports the transfer done.
+    func outcome(code: CURLcode) -> Result<HTTPResponse, HTTPTransportError> {
+        closeFile()
+        var responseCode = 0
+        _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &responseCode)
+        if let writeFailure {
+            removePartialDownload()
+            return .failure(HTTPTransportError(kind: .localFile, curlCode: Int32(code.rawValue), message: writeFailure))
+        }
+        guard code == CURLE_OK else {
+            removePartialDownload()
+            return .failure(transportError(code))
+        }
+        if request.downloadPath != nil && !(200..<300).contains(responseCode) {
+            removePartialDownload()
+        } else if let path = request.downloadPath, fileDescriptor < 0, downloadedBytes == 0 {
+            // An empty 2xx body never called the write callback: still leave an (empty) file.
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            if fd >= 0 { close(fd) }
+        }
+        return .success(HTTPResponse(status: responseCode, headers: headers, body: body, downloadedBytes: downloadedBytes))
+    }
+
+    func transportError(_ code: CURLcode) -> HTTPTransportError {
+        let detail = String(cString: errorBuffer)
+        let message = detail.isEmpty ? String(cString: curl_easy_strerror(code)) : detail
+        let kind: HTTPTransportError.Kind
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT: kind = .timeout
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: kind = .couldNotResolve
+        case CURLE_COULDNT_CONNECT: kind = .couldNotConnect
+        default: kind = .other
+        }
+        return HTTPTransportError(kind: kind, curlCode: Int32(code.rawValue), message: message)
+    }
+
+    func closeFile() {
+        if fileDescriptor >= 0 {
+            close(fileDescriptor)
+            fileDescriptor = -1
+        }
+    }
+
+    func removePartialDownload() {
+        closeFile()
+        if let path = request.downloadPath { unlink(path) }
+    }
+}
+
+// C callbacks: no captures allowed, so context arrives through curl's data pointers (C.4).
+
+private let curlWriteBody: curl_write_callback = { pointer, size, count, userdata in
+    guard let userdata else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    let length = size * count
+    let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
+    return transfer.receive(bytes) ? length : Int(ccurl_writefunc_error())
+}
+
+private let curlWriteHeader: curl_write_callback = { pointer, size, count, userdata in
+    guard let userdata, let pointer else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
+    let length = size * count
+    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
+    transfer.receiveHeader(line)
+    return length
+}
+
+private let curlMarkSocketCloseOnExec: curl_sockopt_callback = { _, fd, _ in
+    _ = fcntl(fd, F_SETFD, fcntl(fd, F_GETFD) | FD_CLOEXEC)
+    return Int32(CURL_SOCKOPT_OK)
+}

@@ -1,0 +1,87 @@
+import CCurl
+import Foundation
+
+/// Asynchronous HTTP on the event loop: any number of requests in flight on one thread,
+/// connections and DNS answers reused across them (one curl-multi connection cache).
+///
+/// Loop thread only: create it, `send`, and `cancel` on the loop; completions run there too.
+public final class HTTPClient {
+    public typealias Completion = (Result<HTTPResponse, HTTPTransportError>) -> Void
+
+    /// Identifies a request in flight, for `cancel`.
+    public struct TransferID: Hashable, Sendable {
+        let value: UInt64
+    }
+
+    private let loop: EventLoop
+    private let multi: CurlMulti
+    private var transfers: [TransferID: CurlTransfer] = [:]
+    private var nextID: UInt64 = 1
+
+    public init(loop: EventLoop) {
+        self.loop = loop
+        multi = CurlMulti(loop: loop)
+        multi.onDone = { [unowned self] easy, code in self.finished(easy: easy, code: code) }
+        multi.onFatal = { [unowned self] message in self.failEverything(message) }
+    }
+
+    /// Requests in flight.
+    public var activeCount: Int { transfers.count }
+
+    /// Sends `request`; `completion` runs on the loop once with the response or the transport
+    /// error (never from inside this call).
+    @discardableResult
+    public func send(_ request: HTTPRequest, completion: @escaping Completion) -> TransferID {
+        loop.assertInLoop()
+        let id = TransferID(value: nextID)
+        nextID += 1
+        do {
+            let transfer = try CurlTransfer(id: id, request: request, completion: completion)
+            let code = multi.add(transfer.easy)
+            guard code == CURLM_OK else {
+                let message = String(cString: curl_multi_strerror(code))
+                throw HTTPTransportError(kind: .other, curlCode: Int32(code.rawValue), message: message)
+            }
+            transfers[id] = transfer
+        } catch let error as HTTPTransportError {
+            loop.execute { [completion = UncheckedBox(completion)] in completion.value(.failure(error)) }
+        } catch {
+            preconditionFailure("CurlTransfer throws HTTPTransportError only")
+        }
+        return id
+    }
+
+    /// Stops a request in flight; its completion is not called. Unknown or finished ids are
+    /// ignored, so a late cancel is harmless.
+    public func cancel(_ id: TransferID) {
+        loop.assertInLoop()
+        guard let transfer = transfers.removeValue(forKey: id) else { return }
+        multi.remove(transfer.easy)
+        transfer.removePartialDownload()
+        transfer.completion = nil
+    }
+
+    private func finished(easy: UnsafeMutableRawPointer, code: CURLcode) {
+        var raw: UnsafeMutableRawPointer?
+        _ = ccurl_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, &raw)
+        guard let raw else { return }
+        let transfer = Unmanaged<CurlTransfer>.fromOpaque(raw).takeUnretainedValue()
+        transfers.removeValue(forKey: transfer.id)
+        let outcome = transfer.outcome(code: code)
+        let completion = transfer.completion
+        transfer.completion = nil
+        completion?(outcome)
+    }
+
+    private func failEverything(_ message: String) {
+        let all = transfers
+        transfers.removeAll()
+        for transfer in all.values {
+            multi.remove(transfer.easy)
+            transfer.removePartialDownload()
+            let completion = transfer.completion
+            transfer.completion = nil
+            completion?(.failure(HTTPTransportError(kind: .other, curlCode: -1, message: "curl multi failed: \(message)")))
+        }
+    }
+}

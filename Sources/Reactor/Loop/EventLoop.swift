@@ -1,0 +1,101 @@
+import CLibEv
+import Foundation
+import Synchronization
+
+/// One libev loop, owned by one thread.
+///
+/// Everything that touches the loop (watchers, curl, the scheduler's state) runs on the thread
+/// that called `run()`. Other threads reach it only through `execute(_:)`, which appends to a
+/// mutex-protected queue and wakes the loop with `ev_async_send` (REACTOR-NOTES.md B.2).
+///
+/// The loop is created with `ev_loop_new(EVFLAG_NOSIGMASK | EVFLAG_NOENV)`, never libev's
+/// default loop: the default loop installs a SIGCHLD handler that reaps every child, which
+/// would make a crashed ffmpeg look like a success to Foundation's `Process` (B.1).
+public final class EventLoop: @unchecked Sendable {
+    // @unchecked Sendable: `raw` is only used on the loop thread (checked by `assertInLoop`),
+    // except for `ev_async_send`, which libev documents as thread-safe; `pending` is a Mutex.
+
+    let raw: OpaquePointer
+    private let wakeup: UnsafeMutablePointer<ev_async>
+    private let pending = Mutex<[@Sendable () -> Void]>([])
+    private let loopThread = Mutex<pthread_t?>(nil)
+    private let closed = Atomic<Bool>(false)
+
+    /// Creates a loop. Call `run()` on the thread that is to own it.
+    public init() {
+        guard let loop = ev_loop_new(UInt32(EVFLAG_NOSIGMASK) | UInt32(EVFLAG_NOENV)) else {
+            fatalError("libev could not create an event loop (out of file descriptors?)")
+        }
+        raw = loop
+        wakeup = .allocate(capacity: 1)
+        wakeup.initialize(to: ev_async())
+        cev_async_init(wakeup) { _, watcher, _ in
+            guard let watcher, let data = cev_data(watcher) else { return }
+            Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().drainPending()
+        }
+        cev_set_data(wakeup, Unmanaged.passUnretained(self).toOpaque())
+        // Started before any other thread can call `execute`, so no send is ever lost.
+        ev_async_start(raw, wakeup)
+    }
+
+    deinit {
+        ev_async_stop(raw, wakeup)
+        wakeup.deinitialize(count: 1)
+        wakeup.deallocate()
+        ev_loop_destroy(raw)
+    }
+
+    /// Runs the loop on the calling thread until `stop()`; the wake-up watcher keeps it alive meanwhile.
+    public func run() {
+        loopThread.withLock { $0 = pthread_self() }
+        drainPending()
+        ev_run(raw, 0)
+        // Work handed over after the loop ended still runs, so callers waiting on it are not stranded.
+        drainPending()
+    }
+
+    /// Makes `run()` return after the current iteration. Loop thread only.
+    public func stop() {
+        assertInLoop()
+        ev_break(raw, Int32(EVBREAK_ALL))
+    }
+
+    /// Runs `work` on the loop thread, soon. Safe from any thread; the only door into the loop.
+    public func execute(_ work: @escaping @Sendable () -> Void) {
+        pending.withLock { $0.append(work) }
+        ev_async_send(raw, wakeup)
+    }
+
+    /// True on the thread running this loop.
+    public var inLoop: Bool {
+        loopThread.withLock { thread in thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// Crashes loudly when loop-owned state is touched from another thread: that is a bug, not
+    /// a runtime condition. Before `run()` starts, the creating thread may still set things up.
+    public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
+        let owner = loopThread.withLock { $0 }
+        if let owner {
+            precondition(pthread_equal(owner, pthread_self()) != 0, "loop state touched off the loop thread", file: file, line: line)
+        }
+    }
+
+    /// The loop's cached time in seconds (monotonic), as used by its timers.
+    public var now: Double { ev_now(raw) }
+
+    /// Refreshes the loop's cached time after a long stretch of work (libev "time updates").
+    public func updateNow() { ev_now_update(raw) }
+
+    private func drainPending() {
+        // Drain the whole queue: libev coalesces sends, so one callback may stand for many.
+        while true {
+            let batch = pending.withLock { queue -> [@Sendable () -> Void] in
+                let taken = queue
+                queue.removeAll(keepingCapacity: true)
+                return taken
+            }
+            if batch.isEmpty { return }
+            for work in batch { work() }
+        }
+    }
+}
