@@ -1,0 +1,75 @@
+import Foundation
+
+/// The output folder of one job, `OUTPUT_DIR/<job id>/`, and the temporary-name-then-rename
+/// discipline that keeps partial files from ever appearing under a final name.
+public struct JobOutputs: Sendable {
+    public let directory: String
+
+    public init(root: String, jobID: Int64) {
+        let absoluteRoot = URL(fileURLWithPath: root).standardizedFileURL.path
+        directory = absoluteRoot + "/\(jobID)"
+    }
+
+    /// Creates the folder if needed.
+    public func prepare() throws(JobFailure) {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .transient("cannot create output folder \(directory): \(error.localizedDescription)")
+        }
+    }
+
+    /// The final path of `name` in this job's folder.
+    public func path(_ name: String) -> String { directory + "/" + name }
+
+    /// A temporary name beside `name`, hidden and unique to this process, so a crash leaves
+    /// at worst a stray `.tmp` file and never a half-written file under the final name.
+    public func temporaryPath(_ name: String) -> String {
+        directory + "/.\(name).\(getpid()).tmp"
+    }
+
+    /// Moves a finished temporary file to its final name (atomic on one filesystem).
+    public func commit(temporary: String, as name: String) throws(JobFailure) -> String {
+        let final = path(name)
+        guard rename(temporary, final) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw .transient("cannot move output into place at \(final): \(reason)")
+        }
+        return final
+    }
+
+    /// Writes `data` to `name` through a temporary file and returns the final path.
+    public func write(_ data: Data, as name: String) throws(JobFailure) -> String {
+        try prepare()
+        let temporary = temporaryPath(name)
+        do {
+            try data.write(to: URL(fileURLWithPath: temporary))
+        } catch {
+            unlink(temporary)
+            throw .transient("cannot write \(temporary): \(error.localizedDescription)")
+        }
+        return try commit(temporary: temporary, as: name)
+    }
+
+    /// Removes temporary files a crashed earlier attempt may have left.
+    public func removeStaleTemporaries() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            unlink(directory + "/" + name)
+        }
+    }
+}
+
+/// Picks a file extension from the first bytes of an image or video.
+public enum MediaSniffer {
+    public static func fileExtension(for data: Data, default fallback: String) -> String {
+        let bytes = [UInt8](data.prefix(12))
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) { return "png" }
+        if bytes.starts(with: [0xFF, 0xD8, 0xFF]) { return "jpg" }
+        if bytes.count >= 12, bytes[0...3] == [0x52, 0x49, 0x46, 0x46], bytes[8...11] == [0x57, 0x45, 0x42, 0x50] { return "webp" }
+        if bytes.count >= 8, bytes[4...7] == [0x66, 0x74, 0x79, 0x70] { return "mp4" }
+        if bytes.starts(with: [0x1A, 0x45, 0xDF, 0xA3]) { return "webm" }
+        return fallback
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Reactor
+
+/// `image_generation` with provider `openai`: the Images API, `POST {OPENAI_BASE_URL}/images/generations`
+/// (PROVIDERS.md §2). Synchronous: the answer carries the images, as base64 (gpt-image) or as
+/// URLs valid for an hour (dall-e), which are downloaded at once.
+public struct OpenAIImageClient: JobHandler {
+    public static let defaultModel = "gpt-image-1"
+
+    public init() {}
+
+    public func run(_ context: JobContext, finish: @escaping (JobOutcome) -> Void) {
+        let request: HTTPRequest
+        do {
+            request = try makeRequest(context)
+        } catch {
+            finish(.failed(error))
+            return
+        }
+        let started = context.loop.now
+        context.phase = "generating"
+        context.callProvider(request, errors: OpenAIErrors.table) { result in
+            switch result {
+            case .failure(let failure):
+                finish(.failed(failure))
+            case .success(let response):
+                let seconds = context.loop.now - started
+                self.save(response, context: context, providerSeconds: seconds, finish: finish)
+            }
+        }
+    }
+
+    func makeRequest(_ context: JobContext) throws(JobFailure) -> HTTPRequest {
+        let params = context.params
+        let prompt = try params.requiredString("prompt", for: "image_generation")
+        let key = try context.credential("OPENAI_API_KEY")
+        var body: [String: JSONValue] = [
+            "model": .string(try params.string("model") ?? Self.defaultModel),
+            "prompt": .string(prompt),
+        ]
+        if let count = try params.int("num_images", range: 1...10) { body["n"] = .number(Double(count)) }
+        let width = try params.int("width", range: 1...8192)
+        let height = try params.int("height", range: 1...8192)
+        if let width, let height {
+            body["size"] = .string("\(width)x\(height)")
+        } else if width != nil || height != nil {
+            throw .permanent("params.width and params.height must be given together for openai")
+        }
+        // The Images API has no negative prompt or seed; `options` passes anything else through.
+        for (name, value) in try params.object("options") ?? [:] { body[name] = value }
+        let url = context.baseURL("OPENAI_BASE_URL", default: "https://api.openai.com/v1") + "/images/generations"
+        var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(key)")]
+        if let organization = context.setting("OPENAI_ORG_ID") { headers.append(("OpenAI-Organization", organization)) }
+        if let project = context.setting("OPENAI_PROJECT_ID") { headers.append(("OpenAI-Project", project)) }
+        return .postJSON(url: url, json: JSONValue.object(body).jsonData(), headers: headers, timeout: 600)
+    }
+
+    private func save(_ response: HTTPResponse, context: JobContext, providerSeconds: Double, finish: @escaping (JobOutcome) -> Void) {
+        let images: [JSONValue]
+        do {
+            let json = try context.decodeProviderJSON(response, provider: "OpenAI")
+            guard let data = json["data"]?.arrayValue, !data.isEmpty else {
+                throw JobFailure.transient("OpenAI answered HTTP \(response.status) without data[] images: \(response.bodyText(limit: 200))")
+            }
+            images = data
+            var result: [String: JSONValue] = [
+                "provider": "openai", "model": json["model"] ?? .string((try? context.params.string("model")) ?? nil ?? Self.defaultModel),
+                "provider_seconds": .number((providerSeconds * 1000).rounded() / 1000),
+            ]
+            if let usage = json["usage"] { result["usage"] = usage }
+            if let revised = images.first?["revised_prompt"], revised.stringValue != nil { result["revised_prompt"] = revised }
+            collect(images, index: 0, files: [], result: result, context: context, finish: finish)
+        } catch {
+            finish(.failed(error as? JobFailure ?? .transient("\(error)")))
+        }
+    }
+
+    /// Saves image `index` (decoding base64 or downloading a URL), then the next.
+    private func collect(
+        _ images: [JSONValue], index: Int, files: [String], result: [String: JSONValue], context: JobContext,
+        finish: @escaping (JobOutcome) -> Void
+    ) {
+        guard index < images.count else {
+            var result = result
+            result["files"] = .array(files.map { .string($0) })
+            finish(.completed(result: .object(result)))
+            return
+        }
+        let image = images[index]
+        let next = { (path: String) in
+            self.collect(images, index: index + 1, files: files + [path], result: result, context: context, finish: finish)
+        }
+        if let encoded = image["b64_json"]?.stringValue {
+            guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !data.isEmpty else {
+                finish(.failed(.transient("OpenAI sent data[\(index)].b64_json that is not valid base64")))
+                return
+            }
+            let name = "image-\(index + 1).\(MediaSniffer.fileExtension(for: data, default: "png"))"
+            do {
+                next(try context.outputs.write(data, as: name))
+            } catch {
+                finish(.failed(error))
+            }
+        } else if let url = image["url"]?.stringValue {
+            let ext = URL(string: url)?.pathExtension.lowercased() ?? ""
+            let name = "image-\(index + 1).\(["png", "jpg", "jpeg", "webp"].contains(ext) ? ext : "png")"
+            context.download(url, as: name, provider: "OpenAI") { outcome in
+                switch outcome {
+                case .success(let path): next(path)
+                case .failure(let failure): finish(.failed(failure))
+                }
+            }
+        } else {
+            finish(.failed(.transient("OpenAI answered without data[\(index)].b64_json or data[\(index)].url")))
+        }
+    }
+}
+
+/// OpenAI's error body `{"error": {"message", "type", "code"}}` and its retry classes:
+/// `insufficient_quota` is a 429 that waiting does not fix (PROVIDERS.md §2).
+public enum OpenAIErrors {
+    public static let table = ProviderErrorTable(
+        name: "OpenAI",
+        message: { body in
+            guard let error = body["error"] else { return nil }
+            let message = error["message"]?.stringValue ?? error.stringValue ?? ""
+            let code = error["code"]?.stringValue ?? error["type"]?.stringValue
+            return code.map { "\($0): \(message)" } ?? message
+        },
+        classify: { status, body in
+            let code = body?["error"]?["code"]?.stringValue ?? body?["error"]?["type"]?.stringValue
+            if status == 429 && code == "insufficient_quota" { return .permanent }
+            return ProviderErrorTable.standard(status, body)
+        })
+}

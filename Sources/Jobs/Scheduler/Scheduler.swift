@@ -1,0 +1,302 @@
+import Foundation
+import Reactor
+
+/// Claims queued jobs into free slots of the concurrency gate, runs their handlers on the
+/// loop, and records how each run ended. Loop thread only.
+///
+/// A job's way: store.claim → gate.acquire → handler.run → finish → store.record → gate.release.
+/// New rows are noticed through change hints on the database files (plus a slow fallback
+/// poll); every hint is confirmed with a cheap indexed read before a claim is written.
+public final class Scheduler {
+    private struct ActiveRun {
+        let job: Job
+        let slot: Int
+        let gateKey: String
+        var provider: String?
+        var context: JobContext?
+        let startedAt: Double
+        var timeout: TimerWatcher?
+    }
+
+    private enum State { case idle, running, shuttingDown, stopped }
+
+    private let loop: EventLoop
+    private let store: JobStore
+    private let gate: ConcurrencyGate
+    private let registry: HandlerRegistry
+    private let settings: WorkerSettings
+    private let log: WorkerLog
+    private let http: HTTPClient
+    private let random: () -> Double
+
+    private var state = State.idle
+    private var active: [Int64: ActiveRun] = [:]
+    private var claimInFlight = false
+    private var timers: [TimerWatcher] = []
+    private var retryWake: TimerWatcher?
+    private var shutdownDeadline: TimerWatcher?
+    private var changeWatcher: FileChangeWatcher?
+
+    /// Exit once nothing is queued or active (`run --drain`).
+    public var drainWhenIdle = false
+    /// Runs once the scheduler stopped and every write is committed.
+    public var onStopped: () -> Void = {}
+
+    public init(
+        loop: EventLoop, store: JobStore, registry: HandlerRegistry, settings: WorkerSettings, log: WorkerLog, http: HTTPClient,
+        random: @escaping () -> Double = { Double.random(in: 0..<1) }
+    ) {
+        self.loop = loop
+        self.store = store
+        self.registry = registry
+        self.settings = settings
+        self.log = log
+        self.http = http
+        self.random = random
+        var caps = settings.providerCaps
+        caps["ffmpeg"] = min(caps["ffmpeg"] ?? settings.mediaPoolSize, settings.mediaPoolSize)
+        gate = ConcurrencyGate(capacity: settings.maxConcurrentJobs, caps: caps)
+    }
+
+    /// Jobs running now, and the gate's capacity.
+    public var activeCount: Int { active.count }
+    public var capacity: Int { gate.capacity }
+
+    /// Recovers abandoned rows, starts the change hints and timers, and claims what is queued.
+    public func start() {
+        loop.assertInLoop()
+        guard state == .idle else { return }
+        state = .running
+        let directory = (settings.databasePath as NSString).deletingLastPathComponent
+        let name = (settings.databasePath as NSString).lastPathComponent
+        changeWatcher = FileChangeWatcher(
+            loop: loop, directory: directory.isEmpty ? "." : directory, names: [name, name + "-wal"]
+        ) { [unowned self] in self.changeHint() }
+        changeWatcher?.start()
+        if changeWatcher == nil { log.warning("inotify is unavailable; new jobs are found by the \(settings.fallbackPollSeconds) s poll only") }
+        repeating(every: settings.fallbackPollSeconds) { [unowned self] in self.changeHint() }
+        repeating(every: 0.5) { [unowned self] in if !self.active.isEmpty { self.checkCancellations() } }
+        repeating(every: max(settings.leaseSeconds / 3, 0.5)) { [unowned self] in self.store.renewLeases(ids: Array(self.active.keys)) }
+        repeating(every: max(settings.leaseSeconds / 2, 1)) { [unowned self] in self.recoverAbandoned() }
+        recoverAbandoned()
+    }
+
+    /// Something may have changed in the database: claim if there is room, end cancelled jobs.
+    public func changeHint() {
+        guard state == .running else { return }
+        checkCancellations()
+        wake()
+    }
+
+    /// Stops claiming and lets active jobs finish for up to `shutdownTimeoutSeconds`; then, or
+    /// at once when `immediately` (a second signal), puts unfinished jobs back to `queued`.
+    public func shutdown(immediately: Bool = false) {
+        loop.assertInLoop()
+        switch state {
+        case .stopped: return
+        case .shuttingDown where !immediately: return
+        case .idle:
+            finishShutdown()
+            return
+        default: break
+        }
+        if immediately || active.isEmpty {
+            if !active.isEmpty { log.info("Shutting down now: returning \(active.count) unfinished jobs to the queue") }
+            state = .shuttingDown
+            requeueActive()
+            finishShutdown()
+            return
+        }
+        state = .shuttingDown
+        let timeout = settings.shutdownTimeoutSeconds
+        log.info("Shutting down: no new jobs; waiting up to \(Int(timeout)) s for \(active.count) active jobs (signal again to stop now)")
+        let deadline = TimerWatcher(loop: loop) {}
+        deadline.setCallback { [unowned self] in
+            self.log.warning("Shutdown timeout reached; returning \(self.active.count) unfinished jobs to the queue")
+            self.requeueActive()
+            self.finishShutdown()
+        }
+        deadline.schedule(after: timeout)
+        shutdownDeadline = deadline
+    }
+
+    // MARK: Claiming
+
+    private func wake() {
+        guard state == .running, !claimInFlight, gate.freeSlots > 0 else { return }
+        let full = fullKeys()
+        let now = Date().timeIntervalSince1970
+        guard store.hasRunnableJobs(now: now, excluding: full) else {
+            scheduleRetryWake(now: now)
+            checkDrained()
+            return
+        }
+        claimInFlight = true
+        store.claim(limit: gate.freeSlots, excluding: full, now: now) { [unowned self] claimed in
+            // Still "in flight" while the batch starts: a job failing at once frees its slot,
+            // and that must not start a second claim sized for slots this batch is taking.
+            for job in claimed { self.begin(job) }
+            self.claimInFlight = false
+            if claimed.isEmpty { self.checkDrained() } else { self.wake() }
+        }
+    }
+
+    private func fullKeys() -> Set<String> {
+        var full: Set<String> = []
+        for key in settings.providerCaps.keys.sorted() + ["ffmpeg"] {
+            if let cap = gate.cap(for: key), gate.count(for: key) >= cap { full.insert(key) }
+        }
+        return full
+    }
+
+    private func scheduleRetryWake(now: Double) {
+        guard let next = store.earliestRunAfter(), next > now else { return }
+        let timer = retryWake ?? TimerWatcher(loop: loop) { [unowned self] in self.wake() }
+        retryWake = timer
+        timer.schedule(after: next - now + 0.005)
+    }
+
+    private func begin(_ claimed: ClaimedJob) {
+        let job = claimed.job
+        guard state == .running, let slot = gate.acquire(key: claimed.gateKey) else {
+            // The batch held more jobs of a capped provider than it has room for, or we began
+            // shutting down meanwhile: give the row back without counting an attempt.
+            store.record(.release(id: job.id))
+            return
+        }
+        let fields = WorkerLog.Fields(jobID: job.id, type: job.typeName, provider: claimed.gateKey, slot: slot, event: "claimed")
+        log.info("Submitted job \(job.id) to worker thread pool (\(gate.active)/\(gate.capacity) active)", fields)
+        log.info("[Thread-JobWorker-\(slot)] Processing job \(job.id)...", WorkerLog.Fields(jobID: job.id, type: job.typeName, provider: claimed.gateKey, slot: slot, event: "started"))
+        var run = ActiveRun(job: job, slot: slot, gateKey: claimed.gateKey, startedAt: loop.now)
+        active[job.id] = run
+        do {
+            let params = try JobParams.parse(job.paramsText)
+            let (provider, handler) = try registry.handler(for: job, params: params)
+            let inputs = InputResolver { [unowned self] id in self.store.jobSummary(id: id) }
+            let context = JobContext(
+                job: job, params: params, slot: slot, loop: loop, settings: settings, log: log, http: http, store: store, inputs: inputs)
+            let limit = settings.timeout(for: job.typeName)
+            let timeout = TimerWatcher(loop: loop) { [unowned self] in
+                self.finish(job.id, .failed(.transient("timed out after \(Self.seconds(limit)); the job took longer than its limit (JOB_TIMEOUT_SECONDS)")))
+            }
+            timeout.schedule(after: limit)
+            run.provider = provider
+            run.context = context
+            run.timeout = timeout
+            active[job.id] = run
+            handler.run(context) { [unowned self] outcome in self.finish(job.id, outcome) }
+        } catch {
+            finish(job.id, .failed(error))
+        }
+    }
+
+    // MARK: Finishing
+
+    private func finish(_ id: Int64, _ outcome: JobOutcome) {
+        guard let run = end(id) else { return }  // Already cancelled, timed out or finished.
+        let duration = loop.now - run.startedAt
+        let prefix = "[Thread-JobWorker-\(run.slot)]"
+        var fields = WorkerLog.Fields(jobID: id, type: run.job.typeName, provider: run.provider ?? run.gateKey, slot: run.slot, duration: duration)
+        switch outcome {
+        case .completed(let result):
+            let redacted = log.redactor.redact(result.jsonString())
+            store.record(.completed(id: id, result: (try? JSONValue.parse(redacted)) ?? ["redacted": true]))
+            fields.event = "completed"
+            log.info("\(prefix) Completed job \(id) in \(Self.seconds(duration))", fields)
+        case .failed(let failure):
+            let message = log.redactor.redact(failure.message)
+            let policy = settings.retryPolicy
+            if policy.shouldRetry(failure, attempts: run.job.attempts, maxAttempts: run.job.maxAttempts) {
+                let delay = policy.delay(afterAttempt: run.job.attempts, retryAfter: failure.retryAfter, random: random())
+                let note = "attempt \(run.job.attempts) of \(run.job.maxAttempts) failed: \(message)"
+                store.record(.retry(id: id, error: note, runAfter: Date().timeIntervalSince1970 + delay))
+                fields.event = "retry"
+                log.warning("\(prefix) Job \(id) \(note); retrying in \(Self.seconds(delay))", fields)
+            } else {
+                let final = failure.kind == .transient ? "\(message) (gave up after \(run.job.attempts) attempts)" : message
+                store.record(.failed(id: id, error: final))
+                fields.event = "failed"
+                log.warning("\(prefix) Failed job \(id): \(final)", fields)
+            }
+        }
+        afterSlotFreed()
+    }
+
+    private func checkCancellations() {
+        let ids = store.pendingCancellations(activeIDs: Array(active.keys))
+        for id in ids {
+            guard let run = end(id) else { continue }
+            store.record(.cancelled(id: id, reason: "cancelled while running"))
+            log.info("[Thread-JobWorker-\(run.slot)] Cancelled job \(id)", WorkerLog.Fields(jobID: id, type: run.job.typeName, slot: run.slot, event: "cancelled"))
+        }
+        if !ids.isEmpty { afterSlotFreed() }
+    }
+
+    /// Removes a run from the active set, stops what it started and frees its slot.
+    private func end(_ id: Int64) -> ActiveRun? {
+        guard let run = active.removeValue(forKey: id) else { return nil }
+        run.timeout?.stop()
+        if let context = run.context {
+            if context.isCancelled { context.finishCleanup() } else { context.cancel() }
+        }
+        gate.release(slot: run.slot)
+        return run
+    }
+
+    private func afterSlotFreed() {
+        if state == .shuttingDown {
+            if active.isEmpty { finishShutdown() }
+            return
+        }
+        wake()
+        checkDrained()
+    }
+
+    private func requeueActive() {
+        for id in Array(active.keys) {
+            guard end(id) != nil else { continue }
+            store.record(.release(id: id))
+        }
+    }
+
+    private func recoverAbandoned() {
+        store.recoverAbandonedJobs(now: Date().timeIntervalSince1970) { [unowned self] count in
+            if count > 0 {
+                self.log.info("Recovered \(count) jobs left running by a worker that stopped; they are queued again (or failed when out of attempts)")
+            }
+            self.wake()
+        }
+    }
+
+    private func checkDrained() {
+        guard drainWhenIdle, state == .running, active.isEmpty, !claimInFlight, store.queuedCount() == 0 else { return }
+        log.info("Queue drained: nothing queued or active; exiting")
+        state = .shuttingDown
+        finishShutdown()
+    }
+
+    private func finishShutdown() {
+        guard state != .stopped else { return }
+        state = .stopped
+        for timer in timers { timer.stop() }
+        timers.removeAll()
+        retryWake?.stop()
+        shutdownDeadline?.stop()
+        changeWatcher?.stop()
+        changeWatcher = nil
+        store.close { [unowned self] in self.onStopped() }
+    }
+
+    // MARK: Helpers
+
+    private func repeating(every seconds: Double, _ work: @escaping () -> Void) {
+        let timer = TimerWatcher(loop: loop, callback: work)
+        timer.set(after: seconds, repeat: seconds)
+        timer.start()
+        timers.append(timer)
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value < 10 ? String(format: "%.2f s", value) : String(format: "%.0f s", value)
+    }
+}

@@ -1,0 +1,46 @@
+/// What the worker runs with. Built by the executable from the environment, `.env` and
+/// flags; the Jobs module never reads the environment itself.
+public struct WorkerSettings: Sendable {
+    public var databasePath: String
+    public var outputDirectory: String
+    public var maxConcurrentJobs: Int
+    public var mediaPoolSize: Int
+    /// The slow safety-net poll of the table, in seconds (change hints do the fast work).
+    public var fallbackPollSeconds: Double
+    public var leaseSeconds: Double
+    public var shutdownTimeoutSeconds: Double
+    /// Per job type (`job_type` word) or "default": seconds a job may run before it is stopped.
+    public var jobTimeoutSeconds: [String: Double]
+    /// Per gate key (provider name or "ffmpeg"): most jobs at once.
+    public var providerCaps: [String: Int]
+    /// Per provider: most requests per minute.
+    public var providerRatesPerMinute: [String: Double]
+    public var retryPolicy: RetryPolicy
+    /// Provider keys, base URLs and tuning by their environment names.
+    public var values: [String: String]
+
+    public init(
+        databasePath: String = "./jobs.db", outputDirectory: String = "./outputs", maxConcurrentJobs: Int = 3,
+        mediaPoolSize: Int = 1, fallbackPollSeconds: Double = 5, leaseSeconds: Double = 60, shutdownTimeoutSeconds: Double = 60,
+        jobTimeoutSeconds: [String: Double] = ["default": 3600], providerCaps: [String: Int] = [:],
+        providerRatesPerMinute: [String: Double] = [:], retryPolicy: RetryPolicy = RetryPolicy(), values: [String: String] = [:]
+    ) {
+        self.databasePath = databasePath
+        self.outputDirectory = outputDirectory
+        self.maxConcurrentJobs = maxConcurrentJobs
+        self.mediaPoolSize = mediaPoolSize
+        self.fallbackPollSeconds = fallbackPollSeconds
+        self.leaseSeconds = leaseSeconds
+        self.shutdownTimeoutSeconds = shutdownTimeoutSeconds
+        self.jobTimeoutSeconds = jobTimeoutSeconds
+        self.providerCaps = providerCaps
+        self.providerRatesPerMinute = providerRatesPerMinute
+        self.retryPolicy = retryPolicy
+        self.values = values
+    }
+
+    /// The time limit for a job of `type`.
+    public func timeout(for type: String) -> Double {
+        jobTimeoutSeconds[type] ?? jobTimeoutSeconds["default"] ?? 3600
+    }
+}

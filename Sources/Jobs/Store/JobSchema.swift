@@ -1,0 +1,81 @@
+import Reactor
+
+/// Creates and migrates the `jobs` table (DESIGN.md "Contracts").
+///
+/// Other programs insert rows with only `job_type` and `params`; every other column has a
+/// default that makes such a row a runnable queued job. Migration is additive: columns a
+/// table from an older worker lacks are added, nothing is dropped or renamed.
+public enum JobSchema {
+    /// ISO-8601 UTC with milliseconds: readable in `sqlite3`, sortable as text.
+    static let nowExpression = "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+    /// Column name → definition used both to create the table and to add missing columns.
+    static let columns: [(name: String, definition: String)] = [
+        ("job_type", "TEXT NOT NULL DEFAULT ''"),
+        ("status", "TEXT NOT NULL DEFAULT 'queued'"),
+        ("params", "TEXT NOT NULL DEFAULT '{}'"),
+        ("result", "TEXT"),
+        ("error", "TEXT"),
+        ("priority", "INTEGER NOT NULL DEFAULT 0"),
+        ("attempts", "INTEGER NOT NULL DEFAULT 0"),
+        ("max_attempts", "INTEGER NOT NULL DEFAULT 3"),
+        ("progress", "REAL NOT NULL DEFAULT 0"),
+        ("created_at", "TEXT"),
+        ("started_at", "TEXT"),
+        ("finished_at", "TEXT"),
+        ("updated_at", "TEXT"),
+        // Unix seconds before which a queued job is not claimed (retry back-off); 0 = now.
+        ("run_after", "REAL NOT NULL DEFAULT 0"),
+        // Which worker holds a running job ("host:pid:start") and until when (unix seconds).
+        ("lease_owner", "TEXT"),
+        ("lease_until", "REAL"),
+        // The provider's id for the submitted task, written as soon as the submit answers.
+        ("provider_task_id", "TEXT"),
+        ("provider_state", "TEXT"),
+    ]
+
+    /// Brings the database at `connection` to the current schema. Idempotent.
+    public static func migrate(_ connection: SQLiteConnection) throws(SQLiteError) {
+        // WAL lets the loop read while the writer writes and other programs insert.
+        _ = try connection.query("PRAGMA journal_mode=WAL")
+        try connection.execute("PRAGMA synchronous=NORMAL")
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            let existing = Set(try connection.query("PRAGMA table_info(jobs)").compactMap { $0["name"]?.string })
+            if existing.isEmpty {
+                let body = columns.map { "\($0.name) \($0.definition)" }.joined(separator: ",\n    ")
+                try connection.execute("CREATE TABLE jobs (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    \(body)\n)")
+            } else {
+                for column in columns where !existing.contains(column.name) {
+                    try connection.execute("ALTER TABLE jobs ADD COLUMN \(column.name) \(column.definition)")
+                }
+            }
+            // SQLite cannot default a column to an expression in ALTER TABLE, so creation times
+            // come from a trigger: rows inserted by any program get them.
+            try connection.execute(
+                """
+                CREATE TRIGGER IF NOT EXISTS jobs_created_at AFTER INSERT ON jobs
+                WHEN NEW.created_at IS NULL
+                BEGIN
+                    UPDATE jobs SET created_at = \(nowExpression), updated_at = \(nowExpression) WHERE id = NEW.id;
+                END;
+                CREATE INDEX IF NOT EXISTS jobs_claim_order ON jobs(status, priority DESC, id);
+                CREATE INDEX IF NOT EXISTS jobs_status_type ON jobs(status, job_type);
+                """)
+            try connection.execute("PRAGMA user_version=1")
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// The SQL expression for a row's gate key: its provider, or the type's default.
+    /// Malformed params must not break the claim query, hence `json_valid`.
+    static let gateKeyExpression = """
+        coalesce(CASE WHEN json_valid(params) AND json_type(params, '$.provider') = 'text' \
+        THEN json_extract(params, '$.provider') END, \
+        CASE job_type WHEN 'background_removal' THEN 'bria' WHEN 'style_analysis' THEN 'openai' \
+        WHEN 'video_keying' THEN 'ffmpeg' WHEN 'video_stitching' THEN 'ffmpeg' ELSE '' END)
+        """
+}

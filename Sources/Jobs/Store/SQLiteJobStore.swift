@@ -1,0 +1,224 @@
+import Foundation
+import Reactor
+
+/// `JobStore` on a SQLite `jobs.db` in WAL mode: a read connection owned by the loop thread
+/// for cheap checks, and the `WriterQueue` thread for every write.
+public final class SQLiteJobStore: JobStore {
+    private let loop: EventLoop
+    private let reader: SQLiteConnection
+    private let writer: WriterQueue
+    /// "host:pid:start" of this process, recorded on every row it claims.
+    public let owner: String
+    private let leaseSeconds: Double
+
+    public init(path: String, loop: EventLoop, log: WorkerLog, owner: String, leaseSeconds: Double = 60) throws {
+        self.loop = loop
+        self.owner = owner
+        self.leaseSeconds = leaseSeconds
+        writer = WriterQueue(path: path, loop: loop, log: log)
+        try writer.start()  // Migrates the schema before the reader looks at it.
+        reader = try SQLiteConnection(path: path, busyTimeout: 1)
+    }
+
+    private static let now = JobSchema.nowExpression
+    private static let runnable = """
+        status = 'queued' AND run_after <= ?1 AND (\(JobSchema.gateKeyExpression)) NOT IN (SELECT value FROM json_each(?2))
+        """
+
+    public func hasRunnableJobs(now: Double, excluding keys: Set<String>) -> Bool {
+        loop.assertInLoop()
+        let rows = try? reader.query("SELECT 1 FROM jobs WHERE \(Self.runnable) LIMIT 1", [.real(now), .text(Self.jsonList(keys))])
+        return !(rows ?? []).isEmpty
+    }
+
+    public func claim(limit: Int, excluding keys: Set<String>, now: Double, completion: @escaping ([ClaimedJob]) -> Void) {
+        loop.assertInLoop()
+        let owner = owner
+        let leaseUntil = Date().timeIntervalSince1970 + leaseSeconds
+        let excluded = Self.jsonList(keys)
+        let claimed = ReplyBox([ClaimedJob]())
+        let reply = UncheckedBox(completion)
+        writer.submit(
+            WriterQueue.Item(
+                apply: { connection in
+                    let rows = try connection.query(
+                        """
+                        UPDATE jobs SET status = CASE WHEN job_type = 'video_keying' THEN 'keying_processing' ELSE 'processing' END,
+                            attempts = attempts + 1, progress = 0, started_at = \(Self.now), updated_at = \(Self.now),
+                            lease_owner = ?3, lease_until = ?4
+                        WHERE id IN (SELECT id FROM jobs WHERE \(Self.runnable)
+                            ORDER BY (job_type = 'video_keying') DESC, priority DESC, id LIMIT ?5)
+                        RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id,
+                            (\(JobSchema.gateKeyExpression)) AS gate_key
+                        """,
+                        [.real(now), .text(excluded), .text(owner), .real(leaseUntil), .integer(Int64(limit))])
+                    claimed.value = rows.map(Self.claimedJob).sorted(by: Self.claimOrder)
+                },
+                afterCommit: { reply.value(claimed.value) }))
+    }
+
+    public func record(_ update: JobUpdate) {
+        let owner = owner
+        writer.submit(WriterQueue.Item(apply: { connection in try Self.apply(update, owner: owner, on: connection) }, afterCommit: nil))
+    }
+
+    public func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void) {
+        loop.assertInLoop()
+        let host = owner.split(separator: ":").first.map(String.init) ?? ""
+        let counted = ReplyBox(0)
+        let reply = UncheckedBox(completion)
+        let myOwner = owner
+        writer.submit(
+            WriterQueue.Item(
+                apply: { connection in
+                    // A worker on this host whose process is gone will never renew its lease:
+                    // requeue its rows now instead of waiting for the lease to run out.
+                    let owners = try connection.query(
+                        "SELECT DISTINCT lease_owner FROM jobs WHERE status IN ('processing','keying_processing','cancel_requested') AND lease_owner IS NOT NULL"
+                    ).compactMap { $0["lease_owner"]?.string }
+                    let dead = owners.filter { $0 != myOwner && WorkerIdentity.isDeadLocalOwner($0, host: host) }
+                    let rows = try connection.query(
+                        """
+                        UPDATE jobs SET
+                            status = CASE WHEN status = 'cancel_requested' THEN 'cancelled'
+                                WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                            error = CASE WHEN status = 'cancel_requested' THEN 'cancelled'
+                                WHEN attempts >= max_attempts
+                                THEN 'the worker running this job stopped before it finished, and all ' || max_attempts || ' attempts are used up'
+                                ELSE error END,
+                            finished_at = CASE WHEN status = 'cancel_requested' OR attempts >= max_attempts THEN \(Self.now) ELSE finished_at END,
+                            lease_owner = NULL, lease_until = NULL, updated_at = \(Self.now)
+                        WHERE status IN ('processing','keying_processing','cancel_requested') AND lease_owner IS NOT ?3
+                          AND (lease_until IS NULL OR lease_until < ?1 OR lease_owner IN (SELECT value FROM json_each(?2)))
+                        RETURNING id
+                        """,
+                        [.real(now), .text(Self.jsonList(Set(dead))), .text(myOwner)])
+                    counted.value = rows.count
+                },
+                afterCommit: { reply.value(counted.value) }))
+    }
+
+    public func pendingCancellations(activeIDs: [Int64]) -> [Int64] {
+        loop.assertInLoop()
+        let rows = (try? reader.query("SELECT id, lease_owner FROM jobs WHERE status = 'cancel_requested'")) ?? []
+        guard !rows.isEmpty else { return [] }
+        let active = Set(activeIDs)
+        var running: [Int64] = []
+        for row in rows {
+            guard let id = row["id"]?.int else { continue }
+            if active.contains(id) {
+                running.append(id)
+            } else if row["lease_owner"]?.string == nil {
+                record(.cancelled(id: id, reason: "cancelled before it started"))
+            }
+        }
+        return running
+    }
+
+    public func jobSummary(id: Int64) -> (status: String, result: JSONValue?)? {
+        guard let row = (try? reader.query("SELECT status, result FROM jobs WHERE id = ?", [.integer(id)]))?.first else { return nil }
+        let result = row["result"]?.string.flatMap { try? JSONValue.parse($0) }
+        return (row["status"]?.string ?? "", result)
+    }
+
+    public func queuedCount() -> Int {
+        Int((try? reader.query("SELECT count(*) AS n FROM jobs WHERE status = 'queued'"))?.first?["n"]?.int ?? 0)
+    }
+
+    public func earliestRunAfter() -> Double? {
+        (try? reader.query("SELECT min(run_after) AS t FROM jobs WHERE status = 'queued'"))?.first?["t"]?.double
+    }
+
+    public func flush(_ done: @escaping () -> Void) {
+        let reply = UncheckedBox(done)
+        writer.submit(WriterQueue.Item(apply: { _ in }, afterCommit: { reply.value() }))
+    }
+
+    public func close(_ done: @escaping () -> Void) {
+        let reply = UncheckedBox(done)
+        writer.stop { reply.value() }
+        reader.close()
+    }
+
+    /// Leases of running jobs are renewed in one statement per batch.
+    public func renewLeases(ids: [Int64]) {
+        guard !ids.isEmpty else { return }
+        record(.renewLeases(ids: ids, owner: owner, until: Date().timeIntervalSince1970 + leaseSeconds))
+    }
+
+    public var leaseDuration: Double { leaseSeconds }
+
+    // MARK: Row mapping
+
+    static func apply(_ update: JobUpdate, owner: String, on connection: SQLiteConnection) throws {
+        let mine = "AND (lease_owner IS NULL OR lease_owner = '\(owner.replacingOccurrences(of: "'", with: "''"))')"
+        let done = "finished_at = \(now), updated_at = \(now), lease_owner = NULL, lease_until = NULL"
+        switch update {
+        case .completed(let id, let result):
+            try connection.run(
+                "UPDATE jobs SET status = 'completed', result = ?2, error = NULL, progress = 1, \(done) WHERE id = ?1 \(mine)",
+                [.integer(id), .text(result.jsonString())])
+        case .failed(let id, let error):
+            try connection.run("UPDATE jobs SET status = 'failed', error = ?2, \(done) WHERE id = ?1 \(mine)", [.integer(id), .text(error)])
+        case .cancelled(let id, let reason):
+            try connection.run("UPDATE jobs SET status = 'cancelled', error = ?2, \(done) WHERE id = ?1", [.integer(id), .text(reason)])
+        case .retry(let id, let error, let runAfter):
+            try connection.run(
+                """
+                UPDATE jobs SET status = 'queued', error = ?2, run_after = ?3, updated_at = \(now),
+                    lease_owner = NULL, lease_until = NULL WHERE id = ?1 \(mine)
+                """, [.integer(id), .text(error), .real(runAfter)])
+        case .release(let id):
+            try connection.run(
+                """
+                UPDATE jobs SET status = 'queued', attempts = max(attempts - 1, 0), updated_at = \(now),
+                    lease_owner = NULL, lease_until = NULL WHERE id = ?1 \(mine)
+                """, [.integer(id)])
+        case .progress(let id, let value):
+            try connection.run(
+                "UPDATE jobs SET progress = ?2 WHERE id = ?1 AND status IN ('processing','keying_processing')",
+                [.integer(id), .real(min(max(value, 0), 1))])
+        case .providerTask(let id, let taskID, let state):
+            try connection.run(
+                "UPDATE jobs SET provider_task_id = ?2, provider_state = ?3, updated_at = \(now) WHERE id = ?1",
+                [.integer(id), .text(taskID), state.map(SQLiteValue.text) ?? .null])
+        case .renewLeases(let ids, let owner, let until):
+            try connection.run(
+                "UPDATE jobs SET lease_until = ?1 WHERE lease_owner = ?2 AND id IN (SELECT value FROM json_each(?3))",
+                [.real(until), .text(owner), .text(JSONValue.array(ids.map { .number(Double($0)) }).jsonString())])
+        }
+    }
+
+    static func claimedJob(_ row: [String: SQLiteValue]) -> ClaimedJob {
+        ClaimedJob(
+            job: Job(
+                id: row["id"]?.int ?? 0,
+                typeName: row["job_type"]?.string ?? "",
+                paramsText: row["params"]?.string ?? "",
+                priority: Int(row["priority"]?.int ?? 0),
+                attempts: Int(row["attempts"]?.int ?? 1),
+                maxAttempts: Int(row["max_attempts"]?.int ?? 3),
+                providerTaskID: row["provider_task_id"]?.string),
+            gateKey: row["gate_key"]?.string ?? "")
+    }
+
+    static func claimOrder(_ a: ClaimedJob, _ b: ClaimedJob) -> Bool {
+        let aKeying = a.job.typeName == JobType.videoKeying.rawValue
+        let bKeying = b.job.typeName == JobType.videoKeying.rawValue
+        if aKeying != bKeying { return aKeying }
+        if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
+        return a.job.id < b.job.id
+    }
+
+    static func jsonList(_ keys: Set<String>) -> String {
+        JSONValue.array(keys.sorted().map { .string($0) }).jsonString()
+    }
+}
+
+/// Carries a value from the writer thread's `apply` to its `afterCommit` reply on the loop.
+/// @unchecked Sendable: the two never run at once, because the reply is handed to the loop
+/// only after the batch committed (a happens-before edge through the loop's queue mutex).
+private final class ReplyBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import Synchronization
+
+/// The worker's log: one line per event, timestamped, to stderr or a file, as text or JSON.
+///
+/// Thread-safe (a Mutex around the output), so the loop, the writer and the media pool can
+/// all log. Known secrets are redacted from every line before it is written.
+public final class WorkerLog: Sendable {
+    public enum Level: Int, Sendable, Comparable {
+        case debug, info, warning, error
+        public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
+        public var name: String { ["DEBUG", "INFO", "WARNING", "ERROR"][rawValue] }
+        public init?(name: String) {
+            switch name.lowercased() {
+            case "debug": self = .debug
+            case "info": self = .info
+            case "warning", "warn": self = .warning
+            case "error": self = .error
+            default: return nil
+            }
+        }
+    }
+
+    public enum Format: String, Sendable { case text, json }
+
+    /// Facts about a job attached to a line (shown in JSON logs; text lines carry them in words).
+    public struct Fields: Sendable {
+        public var jobID: Int64?
+        public var type: String?
+        public var provider: String?
+        public var slot: Int?
+        public var event: String?
+        public var duration: Double?
+        public init(jobID: Int64? = nil, type: String? = nil, provider: String? = nil, slot: Int? = nil, event: String? = nil, duration: Double? = nil) {
+            self.jobID = jobID
+            self.type = type
+            self.provider = provider
+            self.slot = slot
+            self.event = event
+            self.duration = duration
+        }
+    }
+
+    private struct Output {
+        var fd: Int32
+        var path: String?
+    }
+
+    private let output: Mutex<Output>
+    public let level: Level
+    public let format: Format
+    public let redactor: SecretRedactor
+
+    /// Logs to `path` (appending; created if missing) or to stderr when nil.
+    public init(path: String? = nil, level: Level = .info, format: Format = .text, redactor: SecretRedactor = SecretRedactor()) throws {
+        var fd: Int32 = 2
+        if let path {
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            if fd < 0 { throw JobFailure("cannot open LOG_FILE \(path): \(String(cString: strerror(errno)))") }
+        }
+        output = Mutex(Output(fd: fd, path: path))
+        self.level = level
+        self.format = format
+        self.redactor = redactor
+    }
+
+    /// A log that drops everything (tests of components that need one).
+    public static func discarding() -> WorkerLog {
+        (try? WorkerLog(path: "/dev/null")) ?? (try! WorkerLog())
+    }
+
+    /// Reopens the log file (after logrotate moved it; SIGHUP).
+    public func reopen() {
+        output.withLock { output in
+            guard let path = output.path else { return }
+            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { return }
+            close(output.fd)
+            output.fd = fd
+        }
+    }
+
+    public func debug(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) { write(.debug, message, fields) }
+    public func info(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) { write(.info, message, fields) }
+    public func warning(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) { write(.warning, message, fields) }
+    public func error(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) { write(.error, message, fields) }
+
+    private func write(_ lineLevel: Level, _ message: () -> String, _ fields: Fields) {
+        guard lineLevel >= level else { return }
+        let text = redactor.redact(message())
+        let time = Self.timestamp()
+        let line: String
+        switch format {
+        case .text:
+            line = "\(time) \(lineLevel.name) \(text)\n"
+        case .json:
+            var object: [String: JSONValue] = ["time": .string(time), "level": .string(lineLevel.name.lowercased()), "message": .string(text)]
+            if let id = fields.jobID { object["job_id"] = .number(Double(id)) }
+            if let type = fields.type { object["type"] = .string(type) }
+            if let provider = fields.provider { object["provider"] = .string(provider) }
+            if let slot = fields.slot { object["slot"] = .number(Double(slot)) }
+            if let event = fields.event { object["event"] = .string(event) }
+            if let duration = fields.duration { object["duration"] = .number((duration * 1000).rounded() / 1000) }
+            line = JSONValue.object(object).jsonString() + "\n"
+        }
+        output.withLock { output in
+            line.utf8CString.withUnsafeBufferPointer { buffer in
+                var offset = 0
+                let count = buffer.count - 1  // Without the trailing NUL.
+                while offset < count {
+                    let written = Foundation.write(output.fd, buffer.baseAddress! + offset, count - offset)
+                    if written < 0 && errno == EINTR { continue }
+                    if written <= 0 { return }
+                    offset += written
+                }
+            }
+        }
+    }
+
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var seconds = now.tv_sec
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        return String(
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+            parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
+    }
+}

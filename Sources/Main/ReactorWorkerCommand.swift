@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+
+/// `reactor-worker`: runs queued AI media jobs from `jobs.db`, many at once, on one event loop.
+@main
+struct ReactorWorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reactor-worker",
+        abstract: "Run the AI media job queue in jobs.db: image generation, background removal, style analysis, animation, keying, stitching.",
+        discussion: """
+            Settings come from flags, the environment, and .env in the working directory.
+            Examples:
+              reactor-worker run                       # the daemon, on ./jobs.db
+              reactor-worker run --drain               # finish what is queued, then exit
+              reactor-worker enqueue image_generation --params '{"provider":"openai","prompt":"a red fox"}'
+            """,
+        subcommands: [RunCommand.self, EnqueueCommand.self],
+        defaultSubcommand: RunCommand.self)
+}
+
+/// Prints a one-line error to stderr and exits non-zero: for settings that make no sense.
+func exitWithError(_ message: String, code: Int32 = 2) -> Never {
+    FileHandle.standardError.write(Data("reactor-worker: error: \(message)\n".utf8))
+    exit(code)
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Jobs
+import Reactor
+
+/// The running daemon: the loop on this thread, the store, the scheduler, the signals.
+final class Worker {
+    private let loop = EventLoop()
+    private let settings: WorkerSettings
+    private let log: WorkerLog
+    private let scheduler: Scheduler
+    private var signals: [SignalWatcher] = []
+    private var stopRequests = 0
+
+    init(settings: WorkerSettings, log: WorkerLog, drain: Bool) throws {
+        self.settings = settings
+        self.log = log
+        let store = try SQLiteJobStore(
+            path: settings.databasePath, loop: loop, log: log, owner: WorkerIdentity.current(), leaseSeconds: settings.leaseSeconds)
+        let http = HTTPClient(loop: loop)
+        scheduler = Scheduler(loop: loop, store: store, registry: HandlerCatalog.registry(), settings: settings, log: log, http: http)
+        scheduler.drainWhenIdle = drain
+    }
+
+    /// Runs until a signal or `--drain` stops the scheduler and every write is committed.
+    func run() {
+        let loop = loop
+        scheduler.onStopped = { [log] in
+            log.info("reactor-worker stopped")
+            loop.stop()
+        }
+        for number in [SIGTERM, SIGINT] {
+            let watcher = SignalWatcher(loop: loop, signal: number) { [unowned self] in self.stopRequested(number) }
+            watcher.start()
+            signals.append(watcher)
+        }
+        let hangup = SignalWatcher(loop: loop, signal: SIGHUP) { [log] in log.reopen() }
+        hangup.start()
+        signals.append(hangup)
+        log.info(
+            "reactor-worker started: MAX_CONCURRENT_JOBS=\(settings.maxConcurrentJobs), MEDIA_POOL_SIZE=\(settings.mediaPoolSize), JOBS_DB=\(settings.databasePath), OUTPUT_DIR=\(settings.outputDirectory), pid \(getpid())"
+        )
+        scheduler.start()
+        loop.run()
+        for watcher in signals { watcher.stop() }
+    }
+
+    private func stopRequested(_ number: Int32) {
+        stopRequests += 1
+        let name = number == SIGINT ? "SIGINT" : "SIGTERM"
+        log.info("\(name) received")
+        scheduler.shutdown(immediately: stopRequests > 1)
+    }
+}
