@@ -14,7 +14,8 @@ public final class JobContext {
     public let outputs: JobOutputs
     let http: HTTPClient
     let store: JobStore
-    let inputs: InputResolver
+    /// Resolves image and video params (path, URL or {"job": ID}).
+    public let inputs: InputResolver
 
     private var transfers: Set<HTTPClient.TransferID> = []
     private var timers: [ObjectIdentifier: TimerWatcher] = [:]
