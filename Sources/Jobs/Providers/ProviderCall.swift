@@ -11,6 +11,9 @@ public struct ProviderErrorTable: Sendable {
         case transient
         /// Retrying cannot help.
         case permanent
+        /// The credentials were refused as expired or not yet valid (Kling's JWT): rebuild them
+        /// once and send again; permanent when that was already done.
+        case refreshCredentials
     }
 
     public let name: String
@@ -20,7 +23,8 @@ public struct ProviderErrorTable: Sendable {
     public let classify: @Sendable (Int, JSONValue?) -> Verdict
 
     public init(
-        name: String, message: @escaping @Sendable (JSONValue) -> String?, classify: @escaping @Sendable (Int, JSONValue?) -> Verdict = Self.standard
+        name: String, message: @escaping @Sendable (JSONValue) -> String?,
+        classify: @escaping @Sendable (Int, JSONValue?) -> Verdict = Self.standard
     ) {
         self.name = name
         self.message = message
@@ -42,7 +46,7 @@ public struct ProviderErrorTable: Sendable {
         let detail = body.flatMap(message) ?? (response.body.isEmpty ? "empty body" : response.bodyText(limit: 300))
         let text = "\(name) API error (HTTP \(response.status)): \(detail)"
         switch verdict {
-        case .permanent: return .permanent(text)
+        case .permanent, .refreshCredentials: return .permanent(text)
         case .transient, .rateLimited: return .transient(text, retryAfter: RetryAfter.seconds(in: response.headers))
         }
     }
@@ -71,31 +75,112 @@ extension JobContext {
         _ request: HTTPRequest, errors: ProviderErrorTable, maxRateLimitWaits: Int = 20, waited: Int = 0,
         completion: @escaping (Result<HTTPResponse, JobFailure>) -> Void
     ) {
+        let call = ProviderCallState(
+            errors: errors, maxRateLimitWaits: maxRateLimitWaits, build: { request }, refreshCredentials: nil,
+            completion: completion)
+        call.rateLimitWaits = waited
+        attemptProviderCall(call)
+    }
+
+    /// Like `callProvider(_:errors:…)`, but builds the request at each send, so a wait (rate
+    /// limit, pause) never sends stale credentials; `refreshCredentials`, when given, runs once
+    /// on a `.refreshCredentials` verdict before the request is rebuilt and sent again.
+    ///
+    /// Every send first takes its turn from the worker's `ProviderThrottle` for this job's
+    /// provider (`<PROVIDER>_RATE_PER_MIN`, and pauses after a 429 with Retry-After). Waiting
+    /// out a 429 is not a failed attempt.
+    public func callProvider(
+        errors: ProviderErrorTable, maxRateLimitWaits: Int = 20, refreshCredentials: (() -> Void)? = nil,
+        build: @escaping () throws(JobFailure) -> HTTPRequest,
+        completion: @escaping (Result<HTTPResponse, JobFailure>) -> Void
+    ) {
+        attemptProviderCall(
+            ProviderCallState(
+                errors: errors, maxRateLimitWaits: maxRateLimitWaits, build: build,
+                refreshCredentials: refreshCredentials, completion: completion))
+    }
+
+    /// Longest Retry-After the job waits out while holding its slot; a longer one sends the job
+    /// back to the queue with the provider's delay instead (the provider stays paused).
+    static let longestRateLimitPause: Double = 300
+
+    private func attemptProviderCall(_ call: ProviderCallState) {
+        let wait = throttle.reserve(provider)
+        if wait > 0 {
+            after(wait) { [weak self] in
+                guard let self else { return }
+                // A 429 may have paused the provider after this turn was reserved: queue again.
+                if self.throttle.remainingPause(self.provider) > 0 {
+                    self.attemptProviderCall(call)
+                } else {
+                    self.sendProviderCall(call)
+                }
+            }
+            return
+        }
+        sendProviderCall(call)
+    }
+
+    private func sendProviderCall(_ call: ProviderCallState) {
+        let request: HTTPRequest
+        do {
+            request = try call.build()
+        } catch {
+            call.completion(.failure(error))
+            return
+        }
         send(request) { [weak self] result in
             guard let self else { return }
             switch result {
             case .failure(let error):
                 let host = URL(string: request.url)?.host ?? request.url
                 let what = error.kind == .timeout ? "timed out after \(Int(request.timeout)) s" : error.message
-                completion(.failure(.transient("could not reach \(errors.name) at \(host): \(what)")))
+                call.completion(.failure(.transient("could not reach \(call.errors.name) at \(host): \(what)")))
             case .success(let response) where response.isSuccess:
-                completion(.success(response))
+                call.completion(.success(response))
             case .success(let response):
-                let verdict = errors.classify(response.status, try? JSONValue.parse(response.body))
-                if verdict == .rateLimited && waited < maxRateLimitWaits {
-                    let wait = RetryAfter.seconds(in: response.headers) ?? min(2 * pow(2, Double(waited)), 60)
-                    self.log.info(
-                        "[Thread-JobWorker-\(self.slot)] job \(self.job.id): \(errors.name) is rate limiting (HTTP 429); waiting \(Scheduler.seconds(wait))",
-                        WorkerLog.Fields(jobID: self.job.id, slot: self.slot, event: "rate_limited"))
-                    self.phase = "rate limited"
-                    self.after(wait) {
-                        self.callProvider(request, errors: errors, maxRateLimitWaits: maxRateLimitWaits, waited: waited + 1, completion: completion)
-                    }
-                    return
-                }
-                completion(.failure(errors.failure(for: response, verdict: verdict)))
+                self.handleProviderError(response, call: call)
             }
         }
+    }
+
+    private func handleProviderError(_ response: HTTPResponse, call: ProviderCallState) {
+        let verdict = call.errors.classify(response.status, try? JSONValue.parse(response.body))
+        switch verdict {
+        case .rateLimited where call.rateLimitWaits < call.maxRateLimitWaits:
+            call.rateLimitWaits += 1
+            let retryAfter = RetryAfter.seconds(in: response.headers)
+            if let retryAfter, retryAfter > Self.longestRateLimitPause {
+                throttle.pause(provider, for: retryAfter)
+                call.completion(.failure(call.errors.failure(for: response, verdict: verdict)))
+                return
+            }
+            phase = "rate limited"
+            if let retryAfter {
+                // The provider said when: hold back every job of this provider until then.
+                throttle.pause(provider, for: retryAfter)
+                logRateLimit(call.errors.name, wait: retryAfter, wholeProvider: true)
+                attemptProviderCall(call)
+            } else {
+                // No Retry-After: only this job backs off; the others keep their pace.
+                let wait = min(2 * pow(2, Double(call.rateLimitWaits - 1)), 60)
+                logRateLimit(call.errors.name, wait: wait, wholeProvider: false)
+                after(wait) { [weak self] in self?.attemptProviderCall(call) }
+            }
+        case .refreshCredentials where !call.refreshedCredentials && call.refreshCredentials != nil:
+            call.refreshedCredentials = true
+            call.refreshCredentials?()
+            attemptProviderCall(call)
+        default:
+            call.completion(.failure(call.errors.failure(for: response, verdict: verdict)))
+        }
+    }
+
+    private func logRateLimit(_ name: String, wait: Double, wholeProvider: Bool) {
+        let scope = wholeProvider ? "pausing all \(provider) requests for" : "waiting"
+        log.info(
+            "[Thread-JobWorker-\(slot)] job \(job.id): \(name) is rate limiting (HTTP 429); \(scope) \(Scheduler.seconds(wait))",
+            WorkerLog.Fields(jobID: job.id, provider: provider, slot: slot, event: "rate_limited"))
     }
 
     /// Parses a 2xx provider body as JSON, or fails saying the provider sent something else.
@@ -103,12 +188,16 @@ extension JobContext {
         do {
             return try JSONValue.parse(response.body)
         } catch {
-            throw .transient("\(provider) answered HTTP \(response.status) with a body that is not JSON: \(response.bodyText(limit: 200))")
+            throw .transient(
+                "\(provider) answered HTTP \(response.status) with a body that is not JSON: \(response.bodyText(limit: 200))"
+            )
         }
     }
 
     /// Downloads `url` into this job's folder as `name` (temporary name, then rename).
-    public func download(_ url: String, as name: String, provider: String, completion: @escaping (Result<String, JobFailure>) -> Void) {
+    public func download(
+        _ url: String, as name: String, provider: String, completion: @escaping (Result<String, JobFailure>) -> Void
+    ) {
         do {
             try outputs.prepare()
         } catch {
@@ -121,9 +210,14 @@ extension JobContext {
             guard let self else { return }
             switch result {
             case .failure(let error):
-                completion(.failure(.transient("could not download the \(provider) output from \(url): \(error.message)")))
+                completion(
+                    .failure(.transient("could not download the \(provider) output from \(url): \(error.message)")))
             case .success(let response) where !response.isSuccess:
-                completion(.failure(.transient("downloading the \(provider) output from \(url) failed with HTTP \(response.status): \(response.bodyText(limit: 200))")))
+                completion(
+                    .failure(
+                        .transient(
+                            "downloading the \(provider) output from \(url) failed with HTTP \(response.status): \(response.bodyText(limit: 200))"
+                        )))
             case .success:
                 completion(Result { () throws(JobFailure) in try self.outputs.commit(temporary: temporary, as: name) })
             }
@@ -135,5 +229,28 @@ extension JobContext {
         var value = setting(variable) ?? fallback
         while value.hasSuffix("/") { value.removeLast() }
         return value
+    }
+}
+
+/// One provider call in progress: what to send, how to read errors, and how often it waited.
+/// A class so the retries of one call share their counters. Loop thread only.
+final class ProviderCallState {
+    let errors: ProviderErrorTable
+    let maxRateLimitWaits: Int
+    let build: () throws(JobFailure) -> HTTPRequest
+    let refreshCredentials: (() -> Void)?
+    let completion: (Result<HTTPResponse, JobFailure>) -> Void
+    var rateLimitWaits = 0
+    var refreshedCredentials = false
+
+    init(
+        errors: ProviderErrorTable, maxRateLimitWaits: Int, build: @escaping () throws(JobFailure) -> HTTPRequest,
+        refreshCredentials: (() -> Void)?, completion: @escaping (Result<HTTPResponse, JobFailure>) -> Void
+    ) {
+        self.errors = errors
+        self.maxRateLimitWaits = maxRateLimitWaits
+        self.build = build
+        self.refreshCredentials = refreshCredentials
+        self.completion = completion
     }
 }

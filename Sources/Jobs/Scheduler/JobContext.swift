@@ -16,6 +16,10 @@ public final class JobContext {
     let store: JobStore
     /// Resolves image and video params (path, URL or {"job": ID}).
     public let inputs: InputResolver
+    /// The provider this job calls (params.provider or the type's default): its throttle key.
+    public let provider: String
+    /// Request pacing shared by all jobs of the worker (rates, Retry-After pauses).
+    let throttle: ProviderThrottle
 
     private var transfers: Set<HTTPClient.TransferID> = []
     private var timers: [ObjectIdentifier: TimerWatcher] = [:]
@@ -31,7 +35,7 @@ public final class JobContext {
 
     init(
         job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings, log: WorkerLog, http: HTTPClient,
-        store: JobStore, inputs: InputResolver
+        store: JobStore, inputs: InputResolver, provider: String = "", throttle: ProviderThrottle? = nil
     ) {
         self.job = job
         self.params = params
@@ -42,6 +46,8 @@ public final class JobContext {
         self.http = http
         self.store = store
         self.inputs = inputs
+        self.provider = provider
+        self.throttle = throttle ?? ProviderThrottle(clock: { loop.now })
         outputs = JobOutputs(root: settings.outputDirectory, jobID: job.id)
     }
 

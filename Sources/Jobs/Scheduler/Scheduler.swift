@@ -28,6 +28,8 @@ public final class Scheduler {
     private let log: WorkerLog
     private let http: HTTPClient
     private let random: () -> Double
+    /// Paces requests per provider for all jobs (rates and Retry-After pauses).
+    private let throttle: ProviderThrottle
 
     private var state = State.idle
     private var active: [Int64: ActiveRun] = [:]
@@ -53,6 +55,7 @@ public final class Scheduler {
         self.log = log
         self.http = http
         self.random = random
+        throttle = ProviderThrottle(ratesPerMinute: settings.providerRatesPerMinute, clock: { [loop] in loop.now })
         var caps = settings.providerCaps
         caps["ffmpeg"] = min(caps["ffmpeg"] ?? settings.mediaPoolSize, settings.mediaPoolSize)
         gate = ConcurrencyGate(capacity: settings.maxConcurrentJobs, caps: caps)
@@ -174,7 +177,7 @@ public final class Scheduler {
             let (provider, handler) = try registry.handler(for: job, params: params)
             let inputs = InputResolver { [unowned self] id in self.store.jobSummary(id: id) }
             let context = JobContext(
-                job: job, params: params, slot: slot, loop: loop, settings: settings, log: log, http: http, store: store, inputs: inputs)
+                job: job, params: params, slot: slot, loop: loop, settings: settings, log: log, http: http, store: store, inputs: inputs, provider: provider, throttle: throttle)
             let limit = settings.timeout(for: job.typeName)
             let timeout = TimerWatcher(loop: loop) { [unowned self] in
                 self.finish(job.id, .failed(.transient("timed out after \(Self.seconds(limit)); the job took longer than its limit (JOB_TIMEOUT_SECONDS)")))
