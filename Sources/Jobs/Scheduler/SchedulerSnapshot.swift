@@ -1,0 +1,64 @@
+/// The scheduler's live state at one moment, for metrics and other observers. A value: it
+/// is taken on the loop thread and may then be read on any thread.
+public struct SchedulerSnapshot: Sendable {
+    /// One job this worker is running.
+    public struct ActiveJob: Sendable {
+        public var id: Int64
+        /// Its slot in the gate, 0 … capacity−1 (the N of `Thread-JobWorker-N`).
+        public var slot: Int
+        public var type: String
+        public var provider: String
+        /// 0–1, as last reported by the handler.
+        public var progress: Double
+        /// A short word on what the job waits for ("submitting", "polling", …).
+        public var phase: String
+        /// Unix seconds when this attempt started.
+        public var startedAt: Double
+    }
+
+    /// Running jobs, by slot.
+    public var active: [ActiveJob]
+    /// MAX_CONCURRENT_JOBS: slots in the gate.
+    public var capacity: Int
+}
+
+/// How one run of a job ended, reported by the scheduler as it records it.
+public struct JobRunEnded: Sendable {
+    public enum Outcome: String, Sendable, CaseIterable {
+        case completed, failed, retrying, cancelled
+    }
+
+    public var id: Int64
+    public var type: String
+    public var provider: String
+    public var outcome: Outcome
+    /// Seconds from claim to end of this attempt.
+    public var duration: Double
+    /// The error of a failed or retrying attempt (already redacted).
+    public var error: String?
+
+    public init(id: Int64, type: String, provider: String, outcome: Outcome, duration: Double, error: String?) {
+        self.id = id
+        self.type = type
+        self.provider = provider
+        self.outcome = outcome
+        self.duration = duration
+        self.error = error
+    }
+
+    /// From what the scheduler logged when it recorded the end: the log event says whether
+    /// a failure will be retried ("retry") or was final.
+    init(id: Int64, fields: WorkerLog.Fields, outcome: JobOutcome, redactor: SecretRedactor) {
+        var error: String?
+        if case .failed(let failure) = outcome { error = redactor.redact(failure.message) }
+        let ended: Outcome =
+            switch fields.event {
+            case "completed": .completed
+            case "retry": .retrying
+            default: .failed
+            }
+        self.init(
+            id: id, type: fields.type ?? "", provider: fields.provider ?? "", outcome: ended,
+            duration: fields.duration ?? 0, error: error)
+    }
+}
