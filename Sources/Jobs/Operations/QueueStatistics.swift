@@ -16,6 +16,11 @@ public struct QueueStatistics: Sendable {
     public struct ProviderErrors: Sendable, Equatable {
         public var failed: Int
         public var rateLimited: Int
+
+        public init(failed: Int, rateLimited: Int) {
+            self.failed = failed
+            self.rateLimited = rateLimited
+        }
     }
 
     public var total = 0

@@ -14,12 +14,29 @@ public struct SchedulerSnapshot: Sendable {
         public var phase: String
         /// Unix seconds when this attempt started.
         public var startedAt: Double
+
+        public init(
+            id: Int64, slot: Int, type: String, provider: String, progress: Double, phase: String, startedAt: Double
+        ) {
+            self.id = id
+            self.slot = slot
+            self.type = type
+            self.provider = provider
+            self.progress = progress
+            self.phase = phase
+            self.startedAt = startedAt
+        }
     }
 
     /// Running jobs, by slot.
     public var active: [ActiveJob]
     /// MAX_CONCURRENT_JOBS: slots in the gate.
     public var capacity: Int
+
+    public init(active: [ActiveJob], capacity: Int) {
+        self.active = active
+        self.capacity = capacity
+    }
 }
 
 /// How one run of a job ended, reported by the scheduler as it records it.
