@@ -65,7 +65,7 @@ let package = Package(
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Reactor", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TestSupport", "Main", "MockProviders"]
+            dependencies: ["TestSupport", "Jobs", "Reactor", "Main", "MockProviders"]
         ),
         .testTarget(name: "MockProvidersTests", dependencies: []),
     ]

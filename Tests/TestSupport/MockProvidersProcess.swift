@@ -19,7 +19,9 @@ public final class MockProvidersProcess {
         self.child = child
         var found: Int?
         Wait.until(timeout: 30) {
-            if let range = child.stdout.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+            if let range = child.stdout.range(
+                of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression)
+            {
                 found = Int(child.stdout[range].split(separator: ":").last ?? "")
             }
             return found != nil || !child.isRunning
@@ -55,7 +57,9 @@ public final class MockProvidersProcess {
 
     public func stats() throws -> [String: Any] { (try control("/_mock/stats") as? [String: Any]) ?? [:] }
     public func requests() throws -> [[String: Any]] { (try control("/_mock/requests") as? [[String: Any]]) ?? [] }
-    public func fixture(_ name: String) throws -> Data { try HTTP.send(URLRequest(url: URL(string: baseURL + "/_mock/fixtures/" + name)!)).body }
+    public func fixture(_ name: String) throws -> Data {
+        try HTTP.send(URLRequest(url: URL(string: baseURL + "/_mock/fixtures/" + name)!)).body
+    }
 }
 
 public struct TestSupportError: Error, CustomStringConvertible {

@@ -7,7 +7,10 @@ public final class WorkerProcess {
 
     /// Starts `reactor-worker <arguments>` (default `run`) with only the given environment
     /// (plus PATH and HOME), so the developer's own keys never leak into a test.
-    public init(workspace: Workspace, arguments: [String] = ["run"], environment: [String: String] = [:], name: String = "worker") throws {
+    public init(
+        workspace: Workspace, arguments: [String] = ["run"], environment: [String: String] = [:],
+        name: String = "worker"
+    ) throws {
         guard let executable = Products.path("reactor-worker") else {
             throw TestSupportError("reactor-worker is not built in \(Products.directory); run `swift build` first")
         }
@@ -33,8 +36,12 @@ public final class WorkerProcess {
     }
 
     /// Runs a one-shot subcommand (`enqueue`, …) to completion and returns its output.
-    public static func runCommand(_ arguments: [String], workspace: Workspace, environment: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = try WorkerProcess(workspace: workspace, arguments: arguments, environment: environment, name: "cmd-\(UUID().uuidString.prefix(6))")
+    public static func runCommand(_ arguments: [String], workspace: Workspace, environment: [String: String] = [:])
+        throws -> (status: Int32, stdout: String, stderr: String)
+    {
+        let process = try WorkerProcess(
+            workspace: workspace, arguments: arguments, environment: environment,
+            name: "cmd-\(UUID().uuidString.prefix(6))")
         let status = process.child.waitForExit(timeout: 60) ?? -1
         return (status, process.child.stdout, process.child.stderr)
     }

@@ -33,7 +33,11 @@ public final class Scheduler {
 
     private var state = State.idle
     private var active: [Int64: ActiveRun] = [:]
-    private var claimInFlight = false
+    /// Slots promised to claims the writer has not answered yet. Several claims may be in
+    /// flight (the writer runs them one after another, so no row is claimed twice); each asks
+    /// only for slots nobody has reserved.
+    private var reservedSlots = 0
+    private var claimsInFlight = 0
     private var timers: [TimerWatcher] = []
     private var retryWake: TimerWatcher?
     private var shutdownDeadline: TimerWatcher?
@@ -43,9 +47,12 @@ public final class Scheduler {
     public var drainWhenIdle = false
     /// Runs once the scheduler stopped and every write is committed.
     public var onStopped: () -> Void = {}
+    /// Runs on the loop each time a run of a job ends (metrics); must not touch jobs.
+    public var onRunEnded: (JobRunEnded) -> Void = { _ in }
 
     public init(
-        loop: EventLoop, store: JobStore, registry: HandlerRegistry, settings: WorkerSettings, log: WorkerLog, http: HTTPClient,
+        loop: EventLoop, store: JobStore, registry: HandlerRegistry, settings: WorkerSettings, log: WorkerLog,
+        http: HTTPClient,
         random: @escaping () -> Double = { Double.random(in: 0..<1) }
     ) {
         self.loop = loop
@@ -65,6 +72,18 @@ public final class Scheduler {
     public var activeCount: Int { active.count }
     public var capacity: Int { gate.capacity }
 
+    /// The jobs running now (slot, type, provider, progress, phase, start) and the capacity.
+    public func snapshot() -> SchedulerSnapshot {
+        let wallClockOffset = Date().timeIntervalSince1970 - loop.now
+        let jobs = active.values.sorted { $0.slot < $1.slot }.map { run in
+            SchedulerSnapshot.ActiveJob(
+                id: run.job.id, slot: run.slot, type: run.job.typeName, provider: run.provider ?? run.gateKey,
+                progress: run.context?.progress ?? 0, phase: run.context?.phase ?? "starting",
+                startedAt: run.startedAt + wallClockOffset)
+        }
+        return SchedulerSnapshot(active: jobs, capacity: gate.capacity)
+    }
+
     /// Recovers abandoned rows, starts the change hints and timers, and claims what is queued.
     public func start() {
         loop.assertInLoop()
@@ -76,10 +95,14 @@ public final class Scheduler {
             loop: loop, directory: directory.isEmpty ? "." : directory, names: [name, name + "-wal"]
         ) { [unowned self] in self.changeHint() }
         changeWatcher?.start()
-        if changeWatcher == nil { log.warning("inotify is unavailable; new jobs are found by the \(settings.fallbackPollSeconds) s poll only") }
+        if changeWatcher == nil {
+            log.warning("inotify is unavailable; new jobs are found by the \(settings.fallbackPollSeconds) s poll only")
+        }
         repeating(every: settings.fallbackPollSeconds) { [unowned self] in self.changeHint() }
         repeating(every: 0.5) { [unowned self] in if !self.active.isEmpty { self.checkCancellations() } }
-        repeating(every: max(settings.leaseSeconds / 3, 0.5)) { [unowned self] in self.store.renewLeases(ids: Array(self.active.keys)) }
+        repeating(every: max(settings.leaseSeconds / 3, 0.5)) { [unowned self] in
+            self.store.renewLeases(ids: Array(self.active.keys))
+        }
         repeating(every: max(settings.leaseSeconds / 2, 1)) { [unowned self] in self.recoverAbandoned() }
         recoverAbandoned()
     }
@@ -112,7 +135,9 @@ public final class Scheduler {
         }
         state = .shuttingDown
         let timeout = settings.shutdownTimeoutSeconds
-        log.info("Shutting down: no new jobs; waiting up to \(Int(timeout)) s for \(active.count) active jobs (signal again to stop now)")
+        log.info(
+            "Shutting down: no new jobs; waiting up to \(Int(timeout)) s for \(active.count) active jobs (signal again to stop now)"
+        )
         let deadline = TimerWatcher(loop: loop) {}
         deadline.setCallback { [unowned self] in
             self.log.warning("Shutdown timeout reached; returning \(self.active.count) unfinished jobs to the queue")
@@ -126,7 +151,8 @@ public final class Scheduler {
     // MARK: Claiming
 
     private func wake() {
-        guard state == .running, !claimInFlight, gate.freeSlots > 0 else { return }
+        let wanted = gate.freeSlots - reservedSlots
+        guard state == .running, wanted > 0 else { return }
         let full = fullKeys()
         let now = Date().timeIntervalSince1970
         guard store.hasRunnableJobs(now: now, excluding: full) else {
@@ -134,12 +160,17 @@ public final class Scheduler {
             checkDrained()
             return
         }
-        claimInFlight = true
-        store.claim(limit: gate.freeSlots, excluding: full, now: now) { [unowned self] claimed in
-            // Still "in flight" while the batch starts: a job failing at once frees its slot,
-            // and that must not start a second claim sized for slots this batch is taking.
-            for job in claimed { self.begin(job) }
-            self.claimInFlight = false
+        reservedSlots += wanted
+        claimsInFlight += 1
+        store.claim(limit: wanted, excluding: full, now: now) { [unowned self] claimed in
+            self.claimsInFlight -= 1
+            // Give reservations back one by one as jobs begin: a job failing at once frees its
+            // slot, and the claim that wakes must not count the rest of this batch as free.
+            self.reservedSlots -= wanted - claimed.count
+            for job in claimed {
+                self.reservedSlots -= 1
+                self.begin(job)
+            }
             if claimed.isEmpty { self.checkDrained() } else { self.wake() }
         }
     }
@@ -167,9 +198,13 @@ public final class Scheduler {
             store.record(.release(id: job.id))
             return
         }
-        let fields = WorkerLog.Fields(jobID: job.id, type: job.typeName, provider: claimed.gateKey, slot: slot, event: "claimed")
+        let fields = WorkerLog.Fields(
+            jobID: job.id, type: job.typeName, provider: claimed.gateKey, slot: slot, event: "claimed")
         log.info("Submitted job \(job.id) to worker thread pool (\(gate.active)/\(gate.capacity) active)", fields)
-        log.info("[Thread-JobWorker-\(slot)] Processing job \(job.id)...", WorkerLog.Fields(jobID: job.id, type: job.typeName, provider: claimed.gateKey, slot: slot, event: "started"))
+        log.info(
+            "[Thread-JobWorker-\(slot)] Processing job \(job.id)...",
+            WorkerLog.Fields(jobID: job.id, type: job.typeName, provider: claimed.gateKey, slot: slot, event: "started")
+        )
         var run = ActiveRun(job: job, slot: slot, gateKey: claimed.gateKey, startedAt: loop.now)
         active[job.id] = run
         do {
@@ -177,10 +212,16 @@ public final class Scheduler {
             let (provider, handler) = try registry.handler(for: job, params: params)
             let inputs = InputResolver { [unowned self] id in self.store.jobSummary(id: id) }
             let context = JobContext(
-                job: job, params: params, slot: slot, loop: loop, settings: settings, log: log, http: http, store: store, inputs: inputs, provider: provider, throttle: throttle)
+                job: job, params: params, slot: slot, loop: loop, settings: settings, log: log, http: http,
+                store: store, inputs: inputs, provider: provider, throttle: throttle)
             let limit = settings.timeout(for: job.typeName)
             let timeout = TimerWatcher(loop: loop) { [unowned self] in
-                self.finish(job.id, .failed(.transient("timed out after \(Self.seconds(limit)); the job took longer than its limit (JOB_TIMEOUT_SECONDS)")))
+                self.finish(
+                    job.id,
+                    .failed(
+                        .transient(
+                            "timed out after \(Self.seconds(limit)); the job took longer than its limit (JOB_TIMEOUT_SECONDS)"
+                        )))
             }
             timeout.schedule(after: limit)
             run.provider = provider
@@ -199,7 +240,9 @@ public final class Scheduler {
         guard let run = end(id) else { return }  // Already cancelled, timed out or finished.
         let duration = loop.now - run.startedAt
         let prefix = "[Thread-JobWorker-\(run.slot)]"
-        var fields = WorkerLog.Fields(jobID: id, type: run.job.typeName, provider: run.provider ?? run.gateKey, slot: run.slot, duration: duration)
+        var fields = WorkerLog.Fields(
+            jobID: id, type: run.job.typeName, provider: run.provider ?? run.gateKey, slot: run.slot, duration: duration
+        )
         switch outcome {
         case .completed(let result):
             let redacted = log.redactor.redact(result.jsonString())
@@ -210,18 +253,21 @@ public final class Scheduler {
             let message = log.redactor.redact(failure.message)
             let policy = settings.retryPolicy
             if policy.shouldRetry(failure, attempts: run.job.attempts, maxAttempts: run.job.maxAttempts) {
-                let delay = policy.delay(afterAttempt: run.job.attempts, retryAfter: failure.retryAfter, random: random())
+                let delay = policy.delay(
+                    afterAttempt: run.job.attempts, retryAfter: failure.retryAfter, random: random())
                 let note = "attempt \(run.job.attempts) of \(run.job.maxAttempts) failed: \(message)"
                 store.record(.retry(id: id, error: note, runAfter: Date().timeIntervalSince1970 + delay))
                 fields.event = "retry"
                 log.warning("\(prefix) Job \(id) \(note); retrying in \(Self.seconds(delay))", fields)
             } else {
-                let final = failure.kind == .transient ? "\(message) (gave up after \(run.job.attempts) attempts)" : message
+                let final =
+                    failure.kind == .transient ? "\(message) (gave up after \(run.job.attempts) attempts)" : message
                 store.record(.failed(id: id, error: final))
                 fields.event = "failed"
                 log.warning("\(prefix) Failed job \(id): \(final)", fields)
             }
         }
+        onRunEnded(JobRunEnded(id: id, fields: fields, outcome: outcome, redactor: log.redactor))
         afterSlotFreed()
     }
 
@@ -230,7 +276,13 @@ public final class Scheduler {
         for id in ids {
             guard let run = end(id) else { continue }
             store.record(.cancelled(id: id, reason: "cancelled while running"))
-            log.info("[Thread-JobWorker-\(run.slot)] Cancelled job \(id)", WorkerLog.Fields(jobID: id, type: run.job.typeName, slot: run.slot, event: "cancelled"))
+            log.info(
+                "[Thread-JobWorker-\(run.slot)] Cancelled job \(id)",
+                WorkerLog.Fields(jobID: id, type: run.job.typeName, slot: run.slot, event: "cancelled"))
+            onRunEnded(
+                JobRunEnded(
+                    id: id, type: run.job.typeName, provider: run.provider ?? run.gateKey, outcome: .cancelled,
+                    duration: loop.now - run.startedAt, error: nil))
         }
         if !ids.isEmpty { afterSlotFreed() }
     }
@@ -265,14 +317,18 @@ public final class Scheduler {
     private func recoverAbandoned() {
         store.recoverAbandonedJobs(now: Date().timeIntervalSince1970) { [unowned self] count in
             if count > 0 {
-                self.log.info("Recovered \(count) jobs left running by a worker that stopped; they are queued again (or failed when out of attempts)")
+                self.log.info(
+                    "Recovered \(count) jobs left running by a worker that stopped; they are queued again (or failed when out of attempts)"
+                )
             }
             self.wake()
         }
     }
 
     private func checkDrained() {
-        guard drainWhenIdle, state == .running, active.isEmpty, !claimInFlight, store.queuedCount() == 0 else { return }
+        guard drainWhenIdle, state == .running, active.isEmpty, claimsInFlight == 0, store.queuedCount() == 0 else {
+            return
+        }
         log.info("Queue drained: nothing queued or active; exiting")
         state = .shuttingDown
         finishShutdown()

@@ -7,7 +7,9 @@ public struct JobEnqueuer {
 
     public init(path: String) { self.path = path }
 
-    public func enqueue(type: String, params: String, count: Int, priority: Int = 0, maxAttempts: Int = 3) throws -> [Int64] {
+    public func enqueue(type: String, params: String, count: Int, priority: Int = 0, maxAttempts: Int = 3) throws
+        -> [Int64]
+    {
         let connection = try SQLiteConnection(path: path, busyTimeout: 10)
         try JobSchema.migrate(connection)
         try connection.execute("BEGIN IMMEDIATE")

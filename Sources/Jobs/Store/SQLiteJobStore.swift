@@ -10,6 +10,10 @@ public final class SQLiteJobStore: JobStore {
     /// "host:pid:start" of this process, recorded on every row it claims.
     public let owner: String
     private let leaseSeconds: Double
+    /// Loop thread only: writes made during this loop iteration, handed to the writer together
+    /// before the loop sleeps, so that (for example) a job's completion and the claim of the
+    /// job that takes its slot commit in one transaction and no reader sees the slot empty.
+    private var iterationWrites: [WriterQueue.Item] = []
 
     public init(path: String, loop: EventLoop, log: WorkerLog, owner: String, leaseSeconds: Double = 60) throws {
         self.loop = loop
@@ -27,18 +31,21 @@ public final class SQLiteJobStore: JobStore {
 
     public func hasRunnableJobs(now: Double, excluding keys: Set<String>) -> Bool {
         loop.assertInLoop()
-        let rows = try? reader.query("SELECT 1 FROM jobs WHERE \(Self.runnable) LIMIT 1", [.real(now), .text(Self.jsonList(keys))])
+        let rows = try? reader.query(
+            "SELECT 1 FROM jobs WHERE \(Self.runnable) LIMIT 1", [.real(now), .text(Self.jsonList(keys))])
         return !(rows ?? []).isEmpty
     }
 
-    public func claim(limit: Int, excluding keys: Set<String>, now: Double, completion: @escaping ([ClaimedJob]) -> Void) {
+    public func claim(
+        limit: Int, excluding keys: Set<String>, now: Double, completion: @escaping ([ClaimedJob]) -> Void
+    ) {
         loop.assertInLoop()
         let owner = owner
         let leaseUntil = Date().timeIntervalSince1970 + leaseSeconds
         let excluded = Self.jsonList(keys)
         let claimed = ReplyBox([ClaimedJob]())
         let reply = UncheckedBox(completion)
-        writer.submit(
+        enqueue(
             WriterQueue.Item(
                 apply: { connection in
                     let rows = try connection.query(
@@ -59,7 +66,9 @@ public final class SQLiteJobStore: JobStore {
 
     public func record(_ update: JobUpdate) {
         let owner = owner
-        writer.submit(WriterQueue.Item(apply: { connection in try Self.apply(update, owner: owner, on: connection) }, afterCommit: nil))
+        enqueue(
+            WriterQueue.Item(
+                apply: { connection in try Self.apply(update, owner: owner, on: connection) }, afterCommit: nil))
     }
 
     public func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void) {
@@ -68,7 +77,7 @@ public final class SQLiteJobStore: JobStore {
         let counted = ReplyBox(0)
         let reply = UncheckedBox(completion)
         let myOwner = owner
-        writer.submit(
+        enqueue(
             WriterQueue.Item(
                 apply: { connection in
                     // A worker on this host whose process is gone will never renew its lease:
@@ -116,7 +125,8 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func jobSummary(id: Int64) -> (status: String, result: JSONValue?)? {
-        guard let row = (try? reader.query("SELECT status, result FROM jobs WHERE id = ?", [.integer(id)]))?.first else { return nil }
+        guard let row = (try? reader.query("SELECT status, result FROM jobs WHERE id = ?", [.integer(id)]))?.first
+        else { return nil }
         let result = row["result"]?.string.flatMap { try? JSONValue.parse($0) }
         return (row["status"]?.string ?? "", result)
     }
@@ -131,13 +141,32 @@ public final class SQLiteJobStore: JobStore {
 
     public func flush(_ done: @escaping () -> Void) {
         let reply = UncheckedBox(done)
-        writer.submit(WriterQueue.Item(apply: { _ in }, afterCommit: { reply.value() }))
+        enqueue(WriterQueue.Item(apply: { _ in }, afterCommit: { reply.value() }))
     }
 
     public func close(_ done: @escaping () -> Void) {
+        handOverIterationWrites()
         let reply = UncheckedBox(done)
         writer.stop { reply.value() }
         reader.close()
+    }
+
+    /// Collects a write for the end of this loop iteration (off the loop: straight to the writer).
+    private func enqueue(_ item: WriterQueue.Item) {
+        guard loop.inLoop else {
+            writer.submit(item)
+            return
+        }
+        if iterationWrites.isEmpty {
+            loop.beforeSleep { [weak self] in self?.handOverIterationWrites() }
+        }
+        iterationWrites.append(item)
+    }
+
+    private func handOverIterationWrites() {
+        let items = iterationWrites
+        iterationWrites.removeAll()
+        writer.submit(items)
     }
 
     /// Leases of running jobs are renewed in one statement per batch.
@@ -159,9 +188,13 @@ public final class SQLiteJobStore: JobStore {
                 "UPDATE jobs SET status = 'completed', result = ?2, error = NULL, progress = 1, \(done) WHERE id = ?1 \(mine)",
                 [.integer(id), .text(result.jsonString())])
         case .failed(let id, let error):
-            try connection.run("UPDATE jobs SET status = 'failed', error = ?2, \(done) WHERE id = ?1 \(mine)", [.integer(id), .text(error)])
+            try connection.run(
+                "UPDATE jobs SET status = 'failed', error = ?2, \(done) WHERE id = ?1 \(mine)",
+                [.integer(id), .text(error)])
         case .cancelled(let id, let reason):
-            try connection.run("UPDATE jobs SET status = 'cancelled', error = ?2, \(done) WHERE id = ?1", [.integer(id), .text(reason)])
+            try connection.run(
+                "UPDATE jobs SET status = 'cancelled', error = ?2, \(done) WHERE id = ?1",
+                [.integer(id), .text(reason)])
         case .retry(let id, let error, let runAfter):
             try connection.run(
                 """

@@ -48,8 +48,14 @@ final class WriterQueue: Sendable {
 
     /// Queues an item. Safe from any thread.
     func submit(_ item: Item) {
+        submit([item])
+    }
+
+    /// Queues items so that they land in the same transaction. Safe from any thread.
+    func submit(_ items: [Item]) {
+        guard !items.isEmpty else { return }
         condition.lock()
-        state.withLock { $0.items.append(item) }
+        state.withLock { $0.items.append(contentsOf: items) }
         condition.signal()
         condition.unlock()
     }

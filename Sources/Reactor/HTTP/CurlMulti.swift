@@ -87,8 +87,11 @@ final class CurlMulti {
         }
         if watch == nil {
             let created = SocketWatch(
-                read: IOWatcher(loop: loop, fd: fd, events: .read) { [unowned self] events in self.ready(fd: fd, events) },
-                write: IOWatcher(loop: loop, fd: fd, events: .write) { [unowned self] events in self.ready(fd: fd, events) })
+                read: IOWatcher(loop: loop, fd: fd, events: .read) { [unowned self] events in self.ready(fd: fd, events)
+                },
+                write: IOWatcher(loop: loop, fd: fd, events: .write) { [unowned self] events in
+                    self.ready(fd: fd, events)
+                })
             sockets[fd] = created
             watch = created
             _ = curl_multi_assign(multi, fd, Unmanaged.passUnretained(created).toOpaque())

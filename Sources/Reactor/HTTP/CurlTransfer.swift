@@ -26,7 +26,10 @@ final class CurlTransfer {
     /// videos go to files.
     static let memoryBodyLimit = 512 << 20
 
-    init(id: HTTPClient.TransferID, request: HTTPRequest, completion: @escaping (Result<HTTPResponse, HTTPTransportError>) -> Void) throws(HTTPTransportError) {
+    init(
+        id: HTTPClient.TransferID, request: HTTPRequest,
+        completion: @escaping (Result<HTTPResponse, HTTPTransportError>) -> Void
+    ) throws(HTTPTransportError) {
         guard let easy = curl_easy_init() else {
             throw HTTPTransportError(kind: .other, curlCode: -1, message: "libcurl could not create a handle")
         }
@@ -63,7 +66,9 @@ final class CurlTransfer {
         try check(ccurl_easy_setopt_str(easy, CURLOPT_ACCEPT_ENCODING, ""), "ACCEPT_ENCODING")
         if request.timeout > 0 {
             try check(ccurl_easy_setopt_long(easy, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000)), "TIMEOUT_MS")
-            try check(ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, 30) * 1000)), "CONNECTTIMEOUT_MS")
+            try check(
+                ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, 30) * 1000)),
+                "CONNECTTIMEOUT_MS")
         }
         if request.downloadPath != nil {
             // Large downloads of unknown length: fail on a stall instead of a fixed cap (A.10).
@@ -96,7 +101,9 @@ final class CurlTransfer {
             // COPYPOSTFIELDS copies the bytes; plain POSTFIELDS would point into Swift memory (A.7).
             try check(ccurl_easy_setopt_off(easy, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)), "POSTFIELDSIZE")
             let code = body.withUnsafeBytes { raw in
-                ccurl_easy_setopt_ptr(easy, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
+                ccurl_easy_setopt_ptr(
+                    easy, CURLOPT_COPYPOSTFIELDS,
+                    UnsafeMutableRawPointer(mutating: raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!))
             }
             try check(code, "COPYPOSTFIELDS")
         }
@@ -108,7 +115,8 @@ final class CurlTransfer {
     private func check(_ code: CURLcode, _ option: String) throws(HTTPTransportError) {
         guard code != CURLE_OK else { return }
         let text = String(cString: curl_easy_strerror(code))
-        throw HTTPTransportError(kind: .other, curlCode: Int32(code.rawValue), message: "could not set \(option): \(text)")
+        throw HTTPTransportError(
+            kind: .other, curlCode: Int32(code.rawValue), message: "could not set \(option): \(text)")
     }
 
     // MARK: Receiving
@@ -189,7 +197,8 @@ final class CurlTransfer {
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             if fd >= 0 { close(fd) }
         }
-        return .success(HTTPResponse(status: responseCode, headers: headers, body: body, downloadedBytes: downloadedBytes))
+        return .success(
+            HTTPResponse(status: responseCode, headers: headers, body: body, downloadedBytes: downloadedBytes))
     }
 
     func transportError(_ code: CURLcode) -> HTTPTransportError {

@@ -81,7 +81,8 @@ public final class HTTPClient {
             transfer.removePartialDownload()
             let completion = transfer.completion
             transfer.completion = nil
-            completion?(.failure(HTTPTransportError(kind: .other, curlCode: -1, message: "curl multi failed: \(message)")))
+            completion?(
+                .failure(HTTPTransportError(kind: .other, curlCode: -1, message: "curl multi failed: \(message)")))
         }
     }
 }

@@ -17,6 +17,9 @@ public final class EventLoop: @unchecked Sendable {
 
     let raw: OpaquePointer
     private let wakeup: UnsafeMutablePointer<ev_async>
+    private let prepare: UnsafeMutablePointer<ev_prepare>
+    /// Loop thread only: run once at the end of the iteration in which they were added.
+    private var beforeSleepWork: [() -> Void] = []
     private let pending = Mutex<[@Sendable () -> Void]>([])
     private let loopThread = Mutex<pthread_t?>(nil)
     private let closed = Atomic<Bool>(false)
@@ -27,6 +30,8 @@ public final class EventLoop: @unchecked Sendable {
             fatalError("libev could not create an event loop (out of file descriptors?)")
         }
         raw = loop
+        prepare = .allocate(capacity: 1)
+        prepare.initialize(to: ev_prepare())
         wakeup = .allocate(capacity: 1)
         wakeup.initialize(to: ev_async())
         cev_async_init(wakeup) { _, watcher, _ in
@@ -36,9 +41,21 @@ public final class EventLoop: @unchecked Sendable {
         cev_set_data(wakeup, Unmanaged.passUnretained(self).toOpaque())
         // Started before any other thread can call `execute`, so no send is ever lost.
         ev_async_start(raw, wakeup)
+        cev_prepare_init(prepare) { _, watcher, _ in
+            guard let watcher, let data = cev_data(watcher) else { return }
+            Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().runBeforeSleep()
+        }
+        cev_set_data(prepare, Unmanaged.passUnretained(self).toOpaque())
+        ev_prepare_start(raw, prepare)
+        // The prepare watcher is housekeeping; it must not count as a reason to keep running.
+        ev_unref(raw)
     }
 
     deinit {
+        ev_ref(raw)  // Balance the unref before stopping, as libev requires.
+        ev_prepare_stop(raw, prepare)
+        prepare.deinitialize(count: 1)
+        prepare.deallocate()
         ev_async_stop(raw, wakeup)
         wakeup.deinitialize(count: 1)
         wakeup.deallocate()
@@ -76,7 +93,25 @@ public final class EventLoop: @unchecked Sendable {
     public func assertInLoop(file: StaticString = #fileID, line: UInt = #line) {
         let owner = loopThread.withLock { $0 }
         if let owner {
-            precondition(pthread_equal(owner, pthread_self()) != 0, "loop state touched off the loop thread", file: file, line: line)
+            precondition(
+                pthread_equal(owner, pthread_self()) != 0, "loop state touched off the loop thread", file: file,
+                line: line)
+        }
+    }
+
+    /// Runs `work` once, after the callbacks of this loop iteration and before the loop
+    /// waits again (Redis's "beforeSleep"). Used to hand everything an iteration produced to
+    /// another thread in one piece. Loop thread only.
+    public func beforeSleep(_ work: @escaping () -> Void) {
+        assertInLoop()
+        beforeSleepWork.append(work)
+    }
+
+    private func runBeforeSleep() {
+        while !beforeSleepWork.isEmpty {
+            let work = beforeSleepWork
+            beforeSleepWork.removeAll()
+            for item in work { item() }
         }
     }
 

@@ -22,10 +22,12 @@ public final class IOWatcher {
         self.callback = callback
         watcher = .allocate(capacity: 1)
         watcher.initialize(to: ev_io())
-        cev_io_init(watcher, { _, watcher, revents in
-            guard let watcher, let data = cev_data(watcher) else { return }
-            Unmanaged<IOWatcher>.fromOpaque(data).takeUnretainedValue().callback(Events(rawValue: revents))
-        }, fd, events.rawValue)
+        cev_io_init(
+            watcher,
+            { _, watcher, revents in
+                guard let watcher, let data = cev_data(watcher) else { return }
+                Unmanaged<IOWatcher>.fromOpaque(data).takeUnretainedValue().callback(Events(rawValue: revents))
+            }, fd, events.rawValue)
         cev_set_data(watcher, Unmanaged.passUnretained(self).toOpaque())
     }
 

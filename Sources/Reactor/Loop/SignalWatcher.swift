@@ -16,10 +16,12 @@ public final class SignalWatcher {
         self.callback = callback
         watcher = .allocate(capacity: 1)
         watcher.initialize(to: ev_signal())
-        cev_signal_init(watcher, { _, watcher, _ in
-            guard let watcher, let data = cev_data(watcher) else { return }
-            Unmanaged<SignalWatcher>.fromOpaque(data).takeUnretainedValue().callback()
-        }, signal)
+        cev_signal_init(
+            watcher,
+            { _, watcher, _ in
+                guard let watcher, let data = cev_data(watcher) else { return }
+                Unmanaged<SignalWatcher>.fromOpaque(data).takeUnretainedValue().callback()
+            }, signal)
         cev_set_data(watcher, Unmanaged.passUnretained(self).toOpaque())
     }
 

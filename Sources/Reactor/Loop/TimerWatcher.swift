@@ -14,10 +14,12 @@ public final class TimerWatcher {
         self.callback = callback
         watcher = .allocate(capacity: 1)
         watcher.initialize(to: ev_timer())
-        cev_timer_init(watcher, { _, watcher, _ in
-            guard let watcher, let data = cev_data(watcher) else { return }
-            Unmanaged<TimerWatcher>.fromOpaque(data).takeUnretainedValue().callback()
-        }, 0, 0)
+        cev_timer_init(
+            watcher,
+            { _, watcher, _ in
+                guard let watcher, let data = cev_data(watcher) else { return }
+                Unmanaged<TimerWatcher>.fromOpaque(data).takeUnretainedValue().callback()
+            }, 0, 0)
         cev_set_data(watcher, Unmanaged.passUnretained(self).toOpaque())
     }
 

@@ -14,7 +14,9 @@ public struct SQLiteError: Error, Sendable, CustomStringConvertible {
     /// Another connection holds the lock longer than the busy timeout; worth retrying.
     public var isBusy: Bool { code == SQLITE_BUSY || code == SQLITE_LOCKED }
     /// The disk is full or the database cannot be written; retrying later may succeed once fixed.
-    public var isStorageFault: Bool { code == SQLITE_FULL || code == SQLITE_READONLY || code == SQLITE_IOERR || code == SQLITE_CANTOPEN }
+    public var isStorageFault: Bool {
+        code == SQLITE_FULL || code == SQLITE_READONLY || code == SQLITE_IOERR || code == SQLITE_CANTOPEN
+    }
 
     public var description: String { "SQLite error \(code): \(message)" }
 }

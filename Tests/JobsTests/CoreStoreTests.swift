@@ -1,0 +1,160 @@
+import Foundation
+import Jobs
+import Reactor
+import TestSupport
+import XCTest
+
+/// The SQLite store on a real file: schema defaults, claim order, lease recovery, migration.
+final class CoreStoreTests: XCTestCase {
+    private var workspace: Workspace!
+    private var runner: LoopThread!
+    private var store: SQLiteJobStore!
+
+    override func setUpWithError() throws {
+        workspace = Workspace(name: "store")
+        runner = LoopThread()
+        let path = workspace.databasePath
+        let loop = runner.loop
+        store = try runner.sync { () -> Result<SQLiteJobStore, any Error> in
+            Result {
+                try SQLiteJobStore(path: path, loop: loop, log: .discarding(), owner: "test-host:1:1", leaseSeconds: 30)
+            }
+        }.get()
+    }
+
+    override func tearDown() {
+        let done = DispatchSemaphore(value: 0)
+        runner.sync { self.store.close { done.signal() } }
+        done.wait()
+        runner.sync { self.store = nil }
+        runner.stop()
+        workspace.remove()
+    }
+
+    private func claim(_ limit: Int, excluding keys: Set<String> = []) -> [ClaimedJob] {
+        let box = ResultBox<[ClaimedJob]>()
+        let done = DispatchSemaphore(value: 0)
+        runner.sync {
+            self.store.claim(limit: limit, excluding: keys, now: Date().timeIntervalSince1970) { jobs in
+                box.value = jobs
+                done.signal()
+            }
+        }
+        done.wait()
+        return box.value ?? []
+    }
+
+    private func flush() {
+        let done = DispatchSemaphore(value: 0)
+        runner.sync { self.store.flush { done.signal() } }
+        done.wait()
+    }
+
+    func testARowWithOnlyTypeAndParamsIsARunnableQueuedJob() throws {
+        try workspace.connection().run("INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}')")
+        let row = try XCTUnwrap(workspace.rows("SELECT * FROM jobs").first)
+        XCTAssertEqual(row["status"]?.string, "queued")
+        XCTAssertEqual(row["attempts"]?.int, 0)
+        XCTAssertEqual(row["max_attempts"]?.int, 3)
+        XCTAssertEqual(row["priority"]?.int, 0)
+        XCTAssertEqual(row["progress"]?.double, 0)
+        XCTAssertNotNil(row["created_at"]?.string, "created_at must be filled in for rows other programs insert")
+        XCTAssertTrue(runner.sync { self.store.hasRunnableJobs(now: Date().timeIntervalSince1970, excluding: []) })
+    }
+
+    func testKeyingIsClaimedFirstThenHigherPriorityThenOldest() throws {
+        let connection = try workspace.connection()
+        for index in 0..<10 {
+            try connection.run(
+                "INSERT INTO jobs (job_type, params) VALUES ('image_generation', ?)", [.text("{\"n\":\(index)}")])
+        }
+        try connection.run("INSERT INTO jobs (job_type, params, priority) VALUES ('animation', '{}', 5)")
+        try connection.run("INSERT INTO jobs (job_type, params) VALUES ('video_keying', '{}')")
+        let claimed = claim(3)
+        XCTAssertEqual(claimed.map(\.job.id), [12, 11, 1])
+        XCTAssertEqual(claimed.first?.gateKey, "ffmpeg")
+        let statuses = workspace.rows("SELECT id, status FROM jobs WHERE id IN (1, 11, 12) ORDER BY id").map {
+            $0["status"]?.string
+        }
+        XCTAssertEqual(statuses, ["processing", "processing", "keying_processing"])
+        XCTAssertEqual(workspace.count(where: "attempts = 1"), 3)
+    }
+
+    func testClaimLeavesOutProvidersAtTheirCapAndSurvivesMalformedParams() throws {
+        let connection = try workspace.connection()
+        try connection.run("INSERT INTO jobs (job_type, params) VALUES ('animation', '{\"provider\":\"kling\"}')")
+        try connection.run("INSERT INTO jobs (job_type, params) VALUES ('image_generation', 'not json at all')")
+        try connection.run(
+            "INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{\"provider\":\"openai\"}')")
+        let claimed = claim(5, excluding: ["kling"])
+        XCTAssertEqual(claimed.map(\.job.id), [2, 3])
+        XCTAssertEqual(claimed.map(\.gateKey), ["", "openai"])
+    }
+
+    func testFinishedRowsRecordResultErrorAndTimes() throws {
+        try workspace.connection().run(
+            "INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}'), ('image_generation', '{}')")
+        _ = claim(2)
+        runner.sync {
+            self.store.record(.completed(id: 1, result: ["files": ["/tmp/a.png"]]))
+            self.store.record(.failed(id: 2, error: "params.prompt is required"))
+        }
+        flush()
+        let rows = workspace.rows("SELECT * FROM jobs ORDER BY id")
+        XCTAssertEqual(rows[0]["status"]?.string, "completed")
+        XCTAssertEqual(rows[0]["result"]?.string, #"{"files":["/tmp/a.png"]}"#)
+        XCTAssertEqual(rows[0]["progress"]?.double, 1)
+        XCTAssertNotNil(rows[0]["finished_at"]?.string)
+        XCTAssertEqual(rows[1]["status"]?.string, "failed")
+        XCTAssertEqual(rows[1]["error"]?.string, "params.prompt is required")
+        XCTAssertNil(rows[1]["lease_owner"]?.string)
+    }
+
+    func testRowsOfADeadWorkerOnThisHostAreRequeuedOrFailedWhenOutOfAttempts() throws {
+        let connection = try workspace.connection()
+        // pid 999999 does not exist; the lease has not expired yet, so only the dead pid tells.
+        let owner = "test-host:999999:1"
+        let future = Date().timeIntervalSince1970 + 600
+        try connection.run(
+            "INSERT INTO jobs (job_type, params, status, attempts, lease_owner, lease_until) VALUES ('image_generation', '{}', 'processing', 1, ?, ?)",
+            [.text(owner), .real(future)])
+        try connection.run(
+            "INSERT INTO jobs (job_type, params, status, attempts, max_attempts, lease_owner, lease_until) VALUES ('image_generation', '{}', 'processing', 3, 3, ?, ?)",
+            [.text(owner), .real(future)])
+        // A live worker elsewhere with a valid lease keeps its job.
+        try connection.run(
+            "INSERT INTO jobs (job_type, params, status, attempts, lease_owner, lease_until) VALUES ('image_generation', '{}', 'processing', 1, 'other-host:5:1', ?)",
+            [.real(future)])
+        let box = ResultBox<Int>()
+        let done = DispatchSemaphore(value: 0)
+        runner.sync {
+            self.store.recoverAbandonedJobs(now: Date().timeIntervalSince1970) { count in
+                box.value = count
+                done.signal()
+            }
+        }
+        done.wait()
+        XCTAssertEqual(box.value, 2)
+        let statuses = workspace.rows("SELECT status FROM jobs ORDER BY id").map { $0["status"]?.string }
+        XCTAssertEqual(statuses, ["queued", "failed", "processing"])
+    }
+
+    func testATableFromAnOlderWorkerGainsTheMissingColumns() throws {
+        let other = Workspace(name: "migrate")
+        defer { other.remove() }
+        let connection = try other.connection()
+        try connection.execute(
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, job_type TEXT, status TEXT DEFAULT 'queued', params TEXT, result TEXT, error TEXT)"
+        )
+        try connection.run("INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}')")
+        try JobSchema.migrate(connection)
+        let columns = Set(try connection.query("PRAGMA table_info(jobs)").compactMap { $0["name"]?.string })
+        for column in [
+            "priority", "attempts", "max_attempts", "progress", "created_at", "started_at", "finished_at", "run_after",
+            "lease_owner",
+        ] {
+            XCTAssertTrue(columns.contains(column), "missing column \(column)")
+        }
+        XCTAssertEqual(try connection.query("SELECT max_attempts FROM jobs").first?["max_attempts"]?.int, 3)
+    }
+}

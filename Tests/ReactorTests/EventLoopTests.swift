@@ -1,0 +1,93 @@
+import Foundation
+import Reactor
+import Synchronization
+import TestSupport
+import XCTest
+
+final class EventLoopTests: XCTestCase {
+    func testWorkFromManyThreadsRunsOnTheLoopThreadInFull() {
+        let runner = LoopThread()
+        defer { runner.stop() }
+        let ran = Atomic<Int>(0)
+        let offLoop = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            for _ in 0..<1000 {
+                runner.loop.execute { [loop = runner.loop] in
+                    if !loop.inLoop { offLoop.add(1, ordering: .relaxed) }
+                    ran.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        XCTAssertTrue(
+            Wait.until(timeout: 10) { ran.load(ordering: .relaxed) == 8000 },
+            "coalesced wake-ups must still drain every item")
+        XCTAssertEqual(offLoop.load(ordering: .relaxed), 0)
+    }
+
+    func testTimerFiresAndCanRearmItselfFromItsCallback() {
+        let runner = LoopThread()
+        defer { runner.stop() }
+        let fired = Atomic<Int>(0)
+        let timer = runner.sync { () -> TimerWatcher in
+            let timer = TimerWatcher(loop: runner.loop) {}
+            timer.setCallback { [unowned timer] in
+                if fired.add(1, ordering: .relaxed).newValue < 3 { timer.schedule(after: 0.01) }
+            }
+            timer.schedule(after: 0.01)
+            return timer
+        }
+        XCTAssertTrue(Wait.until(timeout: 5) { fired.load(ordering: .relaxed) == 3 })
+        runner.sync { timer.stop() }
+    }
+
+    func testSignalIsDeliveredToItsWatcherOnTheLoop() {
+        let runner = LoopThread()
+        defer { runner.stop() }
+        let received = Atomic<Bool>(false)
+        let watcher = runner.sync { () -> SignalWatcher in
+            let watcher = SignalWatcher(loop: runner.loop, signal: SIGUSR2) {
+                received.store(runner.loop.inLoop, ordering: .relaxed)
+            }
+            watcher.start()
+            return watcher
+        }
+        kill(getpid(), SIGUSR2)
+        XCTAssertTrue(Wait.until(timeout: 5) { received.load(ordering: .relaxed) })
+        runner.sync { watcher.stop() }
+    }
+
+    func testIOWatcherReportsAReadablePipe() {
+        let runner = LoopThread()
+        defer { runner.stop() }
+        var fds: [Int32] = [0, 0]
+        XCTAssertEqual(pipe(&fds), 0)
+        defer {
+            close(fds[0])
+            close(fds[1])
+        }
+        let readable = Atomic<Bool>(false)
+        let watcher = runner.sync { () -> IOWatcher in
+            let watcher = IOWatcher(loop: runner.loop, fd: fds[0], events: .read) { events in
+                if events.contains(.read) { readable.store(true, ordering: .relaxed) }
+            }
+            watcher.start()
+            return watcher
+        }
+        XCTAssertFalse(readable.load(ordering: .relaxed))
+        _ = write(fds[1], "x", 1)
+        XCTAssertTrue(Wait.until(timeout: 5) { readable.load(ordering: .relaxed) })
+        runner.sync { watcher.stop() }
+    }
+
+    func testBeforeSleepWorkRunsOnceAfterTheIterationsCallbacks() {
+        let runner = LoopThread()
+        defer { runner.stop() }
+        let order = Mutex<[String]>([])
+        runner.sync {
+            runner.loop.beforeSleep { order.withLock { $0.append("before-sleep") } }
+            order.withLock { $0.append("callback") }
+        }
+        XCTAssertTrue(Wait.until(timeout: 5) { order.withLock { $0.count } == 2 })
+        XCTAssertEqual(order.withLock { $0 }, ["callback", "before-sleep"])
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+import Reactor
+import Synchronization
+import TestSupport
+import XCTest
+
+final class HTTPClientTests: XCTestCase {
+    private var runner: LoopThread!
+    private var client: HTTPClient!
+
+    override func setUp() {
+        runner = LoopThread()
+        client = runner.sync { HTTPClient(loop: self.runner.loop) }
+    }
+
+    override func tearDown() {
+        // Loop-owned objects end on the loop thread, like everything else they do.
+        runner.sync { self.client = nil }
+        runner.stop()
+    }
+
+    /// Sends on the loop and waits on the test thread for the completion.
+    private func send(_ request: HTTPRequest, timeout: Double = 30) -> Result<HTTPResponse, HTTPTransportError>? {
+        let box = ResultBox<Result<HTTPResponse, HTTPTransportError>>()
+        let done = DispatchSemaphore(value: 0)
+        let client = client!
+        runner.sync {
+            client.send(request) { result in
+                box.value = result
+                done.signal()
+            }
+        }
+        _ = done.wait(timeout: .now() + timeout)
+        return box.value
+    }
+
+    func testAnHTTPAnswerIsAResponseAndNoAnswerIsATransportError() throws {
+        let server = try TinyHTTPServer(body: "ok")
+        defer { server.stop() }
+        let answered = try XCTUnwrap(send(HTTPRequest(url: server.url)))
+        let response = try answered.get()
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(String(decoding: response.body, as: UTF8.self), "ok")
+        XCTAssertEqual(response.headers["content-type"], "text/plain")
+
+        // A port nobody listens on: bind, note the port, close.
+        let closed = try TinyHTTPServer()
+        let url = closed.url
+        closed.stop()
+        let refused = try XCTUnwrap(send(HTTPRequest(url: url, timeout: 5)))
+        guard case .failure(let error) = refused else { return XCTFail("expected a transport error, got \(refused)") }
+        XCTAssertEqual(error.kind, .couldNotConnect)
+    }
+
+    func testSequentialRequestsReuseOneConnection() throws {
+        let server = try TinyHTTPServer()
+        defer { server.stop() }
+        for _ in 0..<20 {
+            let result = try XCTUnwrap(send(HTTPRequest(method: "POST", url: server.url, body: Data("{}".utf8))))
+            XCTAssertEqual(try result.get().status, 200)
+        }
+        XCTAssertEqual(server.requests.load(ordering: .relaxed), 20)
+        XCTAssertEqual(
+            server.connections.load(ordering: .relaxed), 1, "curl-multi's connection cache should keep one connection")
+    }
+
+    func testDownloadStreamsTheBodyIntoTheFile() throws {
+        let body = String(repeating: "0123456789", count: 50_000)
+        let server = try TinyHTTPServer(body: body)
+        defer { server.stop() }
+        let path = NSTemporaryDirectory() + "download-\(UUID().uuidString)"
+        defer { unlink(path) }
+        let response = try XCTUnwrap(send(HTTPRequest(url: server.url, downloadPath: path))).get()
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.downloadedBytes, Int64(body.utf8.count))
+        XCTAssertTrue(response.body.isEmpty, "a download must not also be kept in memory")
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), body)
+    }
+
+    /// REACTOR-NOTES.md A.4: curl's example divides milliseconds as integers, turning a 300 ms
+    /// wait into 0 s and spinning the loop until the deadline. Ours must sleep, then fire.
+    func testSubSecondTimeoutFiresOnTimeWithoutSpinning() throws {
+        let server = try TinyHTTPServer(silent: true)
+        defer { server.stop() }
+        let cpuBefore = Self.processCPUSeconds()
+        let started = Date()
+        let result = try XCTUnwrap(send(HTTPRequest(url: server.url, timeout: 0.3), timeout: 10))
+        let elapsed = Date().timeIntervalSince(started)
+        let cpu = Self.processCPUSeconds() - cpuBefore
+        guard case .failure(let error) = result else { return XCTFail("a silent server must time out, got \(result)") }
+        XCTAssertEqual(error.kind, .timeout)
+        XCTAssertGreaterThanOrEqual(elapsed, 0.29, "fired before its deadline")
+        XCTAssertLessThan(elapsed, 3, "a 0.3 s timeout must fire soon after 0.3 s")
+        XCTAssertLessThan(cpu, elapsed * 0.5, "the loop spun while waiting (\(cpu) s CPU in \(elapsed) s)")
+    }
+
+    func testCancelledTransferNeverCompletesAndFreesItsConnection() throws {
+        let server = try TinyHTTPServer(silent: true)
+        defer { server.stop() }
+        let completed = Atomic<Bool>(false)
+        let client = client!
+        let id = runner.sync {
+            client.send(HTTPRequest(url: server.url, timeout: 5)) { _ in completed.store(true, ordering: .relaxed) }
+        }
+        XCTAssertTrue(Wait.until(timeout: 5) { server.connections.load(ordering: .relaxed) == 1 })
+        runner.sync { client.cancel(id) }
+        XCTAssertEqual(runner.sync { client.activeCount }, 0)
+        // Still not completed well past the transfer's own timeout would have been reported.
+        XCTAssertFalse(Wait.until(timeout: 0.5) { completed.load(ordering: .relaxed) })
+    }
+
+    /// The core promise: hundreds of slow requests in flight at once on the one loop thread.
+    func testFiveHundredSlowRequestsRunAtOnceOnTheLoopThread() throws {
+        let workspace = Workspace(name: "http500")
+        defer { workspace.remove() }
+        let mock = try MockProvidersProcess(arguments: ["--latency", "0.3"], workspace: workspace)
+        let client = client!
+        let loop = runner.loop
+        let finished = Atomic<Int>(0)
+        let succeeded = Atomic<Int>(0)
+        let offLoop = Atomic<Int>(0)
+        let body = Data(#"{"model":"gpt-image-1","prompt":"a red fox"}"#.utf8)
+        runner.sync {
+            for _ in 0..<500 {
+                let request = HTTPRequest.postJSON(
+                    url: mock.baseURL + "/v1/images/generations", json: body,
+                    headers: [("Authorization", "Bearer sk-test-openai-key-123")], timeout: 60)
+                client.send(request) { result in
+                    if !loop.inLoop { offLoop.add(1, ordering: .relaxed) }
+                    if case .success(let response) = result, response.status == 200 {
+                        succeeded.add(1, ordering: .relaxed)
+                    }
+                    finished.add(1, ordering: .relaxed)
+                }
+            }
+        }
+        XCTAssertTrue(Wait.until(timeout: 120) { finished.load(ordering: .relaxed) == 500 })
+        XCTAssertEqual(succeeded.load(ordering: .relaxed), 500)
+        XCTAssertEqual(offLoop.load(ordering: .relaxed), 0)
+        let maxOpen = try mock.stats()["max_open"] as? Int ?? 0
+        XCTAssertEqual(maxOpen, 500, "the server should have seen all 500 requests open at once")
+    }
+
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+            + Double(usage.ru_stime.tv_usec) / 1e6
+    }
+}
