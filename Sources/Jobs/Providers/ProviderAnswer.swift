@@ -1,0 +1,135 @@
+import Foundation
+import Reactor
+
+/// A successful (2xx) provider answer read as JSON, with accessors whose failures name the
+/// provider, the HTTP status and the field that was missing — the words a user reads in the
+/// job's `error`. Plain value; any thread.
+struct ProviderAnswer {
+    /// The provider's display name ("Leonardo", "Kling", …).
+    let api: String
+    let status: Int
+    let json: JSONValue
+    /// Whether a broken answer is worth another attempt: not after a submit (the task may exist
+    /// already and a second submit pays twice), yes after a poll (asking again is free).
+    let kind: JobFailure.Kind
+    private let excerpt: String
+
+    /// Parses `response`; a body that is not JSON fails with `kind`, quoting the start of it.
+    init(_ response: HTTPResponse, api: String, kind: JobFailure.Kind) throws(JobFailure) {
+        self.api = api
+        status = response.status
+        self.kind = kind
+        excerpt = response.bodyText(limit: 200)
+        do {
+            json = try JSONValue.parse(response.body)
+        } catch {
+            let shown = response.body.isEmpty ? "an empty body" : "a body that is not JSON: \(excerpt)"
+            throw JobFailure("\(api) answered HTTP \(response.status) with \(shown)", kind: kind)
+        }
+    }
+
+    /// The value at a dotted path ("data.task_result.videos.0.url"; numbers index arrays).
+    func value(_ path: String) -> JSONValue? {
+        var node: JSONValue? = json
+        for part in path.split(separator: ".") {
+            guard let current = node else { return nil }
+            if let index = Int(part), case .array = current {
+                node = current[index]
+            } else {
+                node = current[String(part)]
+            }
+        }
+        if let node, node.isNull { return nil }
+        return node
+    }
+
+    /// The non-empty string at `path`, or nil.
+    func string(_ path: String) -> String? {
+        guard let text = value(path)?.stringValue, !text.isEmpty else { return nil }
+        return text
+    }
+
+    /// The non-empty string at `path`, or the failure naming what was missing.
+    func requiredString(_ path: String) throws(JobFailure) -> String {
+        guard let text = string(path) else { throw missing(path) }
+        return text
+    }
+
+    /// The failure for an answer without `what`.
+    func missing(_ what: String) -> JobFailure {
+        JobFailure("\(api) answered HTTP \(status) without \(what): \(excerpt)", kind: kind)
+    }
+}
+
+/// One output file as a provider hands it over.
+enum ProviderOutput: Equatable {
+    /// To download (short-lived: fetched in the same run).
+    case url(String)
+    /// Bytes in the answer itself (decoded `b64_json`).
+    case inline(Data)
+}
+
+/// What one poll of a provider task found.
+enum TaskPoll<Output> {
+    /// Still running; `state` is the provider's own word for it ("PENDING", "processing", …).
+    case pending(state: String)
+    /// Finished well.
+    case done(Output)
+}
+
+extension JobContext {
+    /// Seconds rounded to milliseconds, as results report `provider_seconds`.
+    static func roundedSeconds(_ seconds: Double) -> JSONValue { .number((seconds * 1000).rounded() / 1000) }
+
+    /// The `result` every provider job reports: its files, the provider, the task id and the
+    /// time spent waiting on the provider, plus what the job type adds in `extra`.
+    func providerResult(
+        files: [String], taskID: String?, providerSeconds: Double, extra: [String: JSONValue] = [:]
+    ) -> JSONValue {
+        var result = extra
+        result["files"] = .array(files.map { .string($0) })
+        result["provider"] = .string(provider)
+        result["provider_task_id"] = taskID.map { .string($0) } ?? .null
+        result["provider_seconds"] = Self.roundedSeconds(providerSeconds)
+        return .object(result)
+    }
+
+    /// Saves `outputs` one after another into this job's folder (downloading URLs, decoding
+    /// inline bytes), naming each with `name(index, url or "")`; completes with the paths.
+    func saveOutputs(
+        _ outputs: [ProviderOutput], api: String, name: @escaping (Int, String) -> String,
+        completion: @escaping (Result<[String], JobFailure>) -> Void
+    ) {
+        func next(_ index: Int, _ files: [String]) {
+            guard index < outputs.count else {
+                completion(.success(files))
+                return
+            }
+            switch outputs[index] {
+            case .url(let url):
+                download(url, as: name(index, url), provider: api) { outcome in
+                    switch outcome {
+                    case .success(let path): next(index + 1, files + [path])
+                    case .failure(let failure): completion(.failure(failure))
+                    }
+                }
+            case .inline(let data):
+                do {
+                    let ext = MediaSniffer.fileExtension(for: data, default: "png")
+                    let path = try self.outputs.write(data, as: name(index, "inline.\(ext)"))
+                    next(index + 1, files + [path])
+                } catch {
+                    completion(.failure(error))
+                }
+            }
+        }
+        next(0, [])
+    }
+
+    /// A file name for an output downloaded from `url`: `stem` plus the URL's extension when it
+    /// is one of `known`, else `fallback` (CDN URLs sometimes end in no extension at all).
+    static func outputName(_ stem: String, url: String, known: Set<String>, fallback: String) -> String {
+        let ext = URL(string: url)?.pathExtension.lowercased() ?? ""
+        return "\(stem).\(known.contains(ext) ? ext : fallback)"
+    }
+}
