@@ -1,0 +1,118 @@
+import Foundation
+import Reactor
+
+/// `image_generation` with provider `bytedance`: Seedream on Ark,
+/// `POST {ARK_BASE_URL}/images/generations` (PROVIDERS.md §4). Synchronous: the answer lists the
+/// images as URLs that expire after 24 h, downloaded at once. Loop thread only.
+///
+/// Mapping choices: `width`×`height` become `size` "WxH"; `num_images` > 1 asks for a group
+/// (`sequential_image_generation: "auto"` with `max_images`), which lets the model return fewer;
+/// Seedream has no negative prompt, so `negative_prompt` is not sent; `seed` is sent as given
+/// (only 3.0-t2i honours it). The watermark is turned off unless `options` turns it on.
+public struct SeedreamClient: JobHandler {
+    public static let defaultModel = "seedream-4-0-250828"
+    static let api = "Seedream (Ark)"
+
+    public init() {}
+
+    public func run(_ context: JobContext, finish: @escaping (JobOutcome) -> Void) {
+        let request: HTTPRequest
+        do {
+            let key = try context.credential("ARK_API_KEY")
+            let url = context.baseURL("ARK_BASE_URL", default: ArkErrors.defaultBaseURL) + "/images/generations"
+            request = .postJSON(
+                url: url, json: try Self.requestBody(context.params), headers: [("Authorization", "Bearer \(key)")],
+                timeout: 300)
+        } catch {
+            finish(.failed(error))
+            return
+        }
+        let started = context.loop.now
+        context.phase = "generating"
+        context.callProvider(request, errors: ArkErrors.seedream) { result in
+            let images: [ProviderOutput]
+            var extra: [String: JSONValue] = [:]
+            let taskID: String?
+            do throws(JobFailure) {
+                let response = try result.get()
+                taskID = response.headers["x-request-id"]
+                let read = try Self.readImages(ProviderAnswer(response, api: Self.api, kind: .permanent))
+                images = read.images
+                if !read.errors.isEmpty { extra["image_errors"] = .array(read.errors.map { .string($0) }) }
+                if let model = read.model { extra["model"] = .string(model) }
+            } catch {
+                finish(.failed(error))
+                return
+            }
+            let waited = context.loop.now - started
+            context.saveOutputs(images, api: Self.api, name: Self.imageName) { downloaded in
+                switch downloaded {
+                case .failure(let failure): finish(.failed(failure))
+                case .success(let files):
+                    finish(
+                        .completed(
+                            result: context.providerResult(
+                                files: files, taskID: taskID, providerSeconds: waited, extra: extra)))
+                }
+            }
+        }
+    }
+
+    static func requestBody(_ params: JobParams) throws(JobFailure) -> Data {
+        var body: [String: JSONValue] = [
+            "model": .string(try params.string("model") ?? defaultModel),
+            "prompt": .string(try params.requiredString("prompt", for: "image_generation")),
+            "response_format": "url",
+            "watermark": false,
+        ]
+        let width = try params.int("width", range: 256...8192)
+        let height = try params.int("height", range: 256...8192)
+        if let width, let height {
+            body["size"] = .string("\(width)x\(height)")
+        } else if width != nil || height != nil {
+            throw .permanent("params.width and params.height must be given together for bytedance")
+        }
+        if let count = try params.int("num_images", range: 1...15), count > 1 {
+            body["sequential_image_generation"] = "auto"
+            body["sequential_image_generation_options"] = ["max_images": .number(Double(count))]
+        }
+        if let seed = try params.int("seed", range: -1...2_147_483_647) { body["seed"] = .number(Double(seed)) }
+        for (name, value) in try params.object("options") ?? [:] { body[name] = value }
+        return JSONValue.object(body).jsonData()
+    }
+
+    /// The images of an answer (`url`, or `b64_json` when `options` asked for it). An entry may
+    /// be `{"error": {…}}` for one image of a group that failed (moderation); the job keeps the
+    /// others, and fails only when none is left.
+    static func readImages(_ answer: ProviderAnswer) throws(JobFailure) -> (
+        images: [ProviderOutput], errors: [String], model: String?
+    ) {
+        guard let data = answer.value("data")?.arrayValue, !data.isEmpty else { throw answer.missing("data[]") }
+        var images: [ProviderOutput] = []
+        var errors: [String] = []
+        for (index, item) in data.enumerated() {
+            if let url = item["url"]?.stringValue, !url.isEmpty {
+                images.append(.url(url))
+            } else if let encoded = item["b64_json"]?.stringValue {
+                guard let bytes = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !bytes.isEmpty else {
+                    throw JobFailure(
+                        "Seedream sent data[\(index)].b64_json that is not valid base64", kind: answer.kind)
+                }
+                images.append(.inline(bytes))
+            } else if let error = item["error"] {
+                let code = error["code"]?.stringValue ?? "error"
+                errors.append("\(code): \(error["message"]?.stringValue ?? "")")
+            } else {
+                throw answer.missing("data[\(index)].url")
+            }
+        }
+        guard !images.isEmpty else {
+            throw .permanent("Seedream made no image (HTTP \(answer.status)): \(errors.joined(separator: "; "))")
+        }
+        return (images, errors, answer.string("model"))
+    }
+
+    static func imageName(_ index: Int, _ url: String) -> String {
+        JobContext.outputName("image-\(index + 1)", url: url, known: ["png", "jpg", "jpeg", "webp"], fallback: "jpg")
+    }
+}
