@@ -5,6 +5,12 @@ enum HandlerCatalog {
     static func registry() -> HandlerRegistry {
         var registry = HandlerRegistry()
         registry.register(.imageGeneration, provider: "openai", OpenAIImageClient())
+        registry.register(.imageGeneration, provider: "leonardo", LeonardoClient())
+        registry.register(.imageGeneration, provider: "bytedance", SeedreamClient())
+        registry.register(.backgroundRemoval, provider: "bria", BriaBackgroundRemovalClient())
+        registry.register(.styleAnalysis, provider: "openai", OpenAIStyleAnalysisClient())
+        registry.register(.animation, provider: "kling", KlingClient())
+        registry.register(.animation, provider: "seedance", SeedanceClient())
         return registry
     }
 }
