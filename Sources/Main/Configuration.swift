@@ -33,7 +33,9 @@ struct Configuration {
 
     func integer(_ name: String, flag: Int? = nil, default fallback: Int, minimum: Int) throws -> Int {
         if let flag {
-            guard flag >= minimum else { throw ConfigurationError(message: "\(name) must be a whole number of at least \(minimum), got \(flag)") }
+            guard flag >= minimum else {
+                throw ConfigurationError(message: "\(name) must be a whole number of at least \(minimum), got \(flag)")
+            }
             return flag
         }
         guard let text = string(name) else { return fallback }
@@ -43,11 +45,14 @@ struct Configuration {
         return value
     }
 
-    func seconds(_ name: String, flag: Double? = nil, default fallback: Double, minimum: Double = 0.001) throws -> Double {
+    func seconds(_ name: String, flag: Double? = nil, default fallback: Double, minimum: Double = 0.001) throws
+        -> Double
+    {
         if let flag { return flag }
         guard let text = string(name) else { return fallback }
         guard let value = Double(text), value >= minimum, value.isFinite else {
-            throw ConfigurationError(message: "\(name) must be a number of seconds of at least \(minimum), got '\(text)'")
+            throw ConfigurationError(
+                message: "\(name) must be a number of seconds of at least \(minimum), got '\(text)'")
         }
         return value
     }
@@ -56,10 +61,14 @@ struct Configuration {
     func workerSettings(flags: RunFlags) throws -> WorkerSettings {
         var settings = WorkerSettings()
         settings.databasePath = string("JOBS_DB", flag: flags.database) ?? "./jobs.db"
-        settings.outputDirectory = URL(fileURLWithPath: string("OUTPUT_DIR", flag: flags.outputDirectory) ?? "./outputs").standardizedFileURL.path
-        settings.maxConcurrentJobs = try integer("MAX_CONCURRENT_JOBS", flag: flags.maxConcurrentJobs, default: 3, minimum: 1)
+        settings.outputDirectory =
+            URL(fileURLWithPath: string("OUTPUT_DIR", flag: flags.outputDirectory) ?? "./outputs").standardizedFileURL
+            .path
+        settings.maxConcurrentJobs = try integer(
+            "MAX_CONCURRENT_JOBS", flag: flags.maxConcurrentJobs, default: 3, minimum: 1)
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        settings.mediaPoolSize = try integer("MEDIA_POOL_SIZE", flag: flags.mediaPoolSize, default: max(cores, 1), minimum: 1)
+        settings.mediaPoolSize = try integer(
+            "MEDIA_POOL_SIZE", flag: flags.mediaPoolSize, default: max(cores, 1), minimum: 1)
         settings.fallbackPollSeconds = try seconds("FALLBACK_POLL_SECONDS", flag: flags.pollSeconds, default: 5)
         settings.leaseSeconds = try seconds("LEASE_SECONDS", default: 60, minimum: 1)
         settings.shutdownTimeoutSeconds = try seconds("SHUTDOWN_TIMEOUT_SECONDS", default: 60, minimum: 0)
@@ -69,19 +78,26 @@ struct Configuration {
             if string(name) != nil { timeouts[type.rawValue] = try seconds(name, default: 3600, minimum: 1) }
         }
         settings.jobTimeoutSeconds = timeouts
+        if string("REQUEST_TIMEOUT_SECONDS") != nil {
+            settings.requestTimeoutSeconds = try seconds("REQUEST_TIMEOUT_SECONDS", default: 600, minimum: 0.1)
+        }
+        settings.retryPolicy.baseDelay = try seconds("RETRY_BASE_DELAY_SECONDS", default: 2, minimum: 0)
+        settings.retryPolicy.maxDelay = try seconds("RETRY_MAX_DELAY_SECONDS", default: 300, minimum: 0)
         for provider in Self.providers {
             let upper = provider.uppercased()
             if string("\(upper)_MAX_CONCURRENT") != nil {
                 settings.providerCaps[provider] = try integer("\(upper)_MAX_CONCURRENT", default: 0, minimum: 1)
             }
             if string("\(upper)_RATE_PER_MIN") != nil {
-                settings.providerRatesPerMinute[provider] = try seconds("\(upper)_RATE_PER_MIN", default: 0, minimum: 0.001)
+                settings.providerRatesPerMinute[provider] = try seconds(
+                    "\(upper)_RATE_PER_MIN", default: 0, minimum: 0.001)
             }
         }
         settings.values = values
         try Self.checkWritableDirectory(settings.outputDirectory, setting: "OUTPUT_DIR")
         let databaseDirectory = (settings.databasePath as NSString).deletingLastPathComponent
-        try Self.checkWritableDirectory(databaseDirectory.isEmpty ? "." : databaseDirectory, setting: "JOBS_DB", create: false)
+        try Self.checkWritableDirectory(
+            databaseDirectory.isEmpty ? "." : databaseDirectory, setting: "JOBS_DB", create: false)
         return settings
     }
 

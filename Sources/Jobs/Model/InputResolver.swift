@@ -42,7 +42,8 @@ public struct InputResolver {
             return .file(path: path)
         case .object(let object):
             guard let id = object["job"]?.intValue else {
-                throw .permanent("params.\(key) must be a path, a URL or {\"job\": ID}; the object has no whole-number \"job\"")
+                throw .permanent(
+                    "params.\(key) must be a path, a URL or {\"job\": ID}; the object has no whole-number \"job\"")
             }
             return try output(ofJob: Int64(id), key: key, kind: kind)
         default:

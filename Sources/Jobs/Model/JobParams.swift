@@ -1,3 +1,5 @@
+import Foundation
+
 /// A job's `params` object with typed accessors whose errors name the key and what was
 /// wrong, in words for the user ("params.width must be a whole number, got a string").
 /// Unknown keys are ignored, as DESIGN.md promises.
@@ -13,7 +15,8 @@ public struct JobParams: Sendable {
             value = try JSONValue.parse(text)
         } catch {
             let shown = text.count > 80 ? String(text.prefix(80)) + "…" : text
-            throw .permanent("params is not valid JSON (\(shown)); it must be a JSON object such as {\"prompt\": \"…\"}")
+            throw .permanent(
+                "params is not valid JSON (\(shown)); it must be a JSON object such as {\"prompt\": \"…\"}")
         }
         guard case .object(let object) = value else {
             throw .permanent("params must be a JSON object, got \(value.typeName)")
@@ -79,5 +82,3 @@ public struct JobParams: Sendable {
         .permanent("params.\(key) must be \(expected), got \(value.typeName)")
     }
 }
-
-import Foundation

@@ -11,7 +11,9 @@ public struct HandlerRegistry {
     }
 
     /// The handler for a claimed job, or why there is none.
-    public func handler(for job: Job, params: JobParams) throws(JobFailure) -> (provider: String, handler: any JobHandler) {
+    public func handler(for job: Job, params: JobParams) throws(JobFailure) -> (
+        provider: String, handler: any JobHandler
+    ) {
         guard let type = job.type else {
             throw .permanent("unknown job_type '\(job.typeName)'; expected one of: \(JobType.allNames)")
         }

@@ -34,7 +34,8 @@ public final class JobContext {
     public var phase: String = "starting"
 
     init(
-        job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings, log: WorkerLog, http: HTTPClient,
+        job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings, log: WorkerLog,
+        http: HTTPClient,
         store: JobStore, inputs: InputResolver, provider: String = "", throttle: ProviderThrottle? = nil
     ) {
         self.job = job
@@ -55,6 +56,12 @@ public final class JobContext {
     /// called once the job was cancelled.
     public func send(_ request: HTTPRequest, completion: @escaping HTTPClient.Completion) {
         guard !isCancelled else { return }
+        var request = request
+        if let cap = settings.requestTimeoutSeconds, request.downloadPath == nil,
+            request.timeout == 0 || request.timeout > cap
+        {
+            request.timeout = cap
+        }
         var id: HTTPClient.TransferID?
         id = http.send(request) { [weak self] result in
             guard let self, !self.isCancelled else { return }

@@ -16,14 +16,19 @@ public struct WorkerSettings: Sendable {
     /// Per provider: most requests per minute.
     public var providerRatesPerMinute: [String: Double]
     public var retryPolicy: RetryPolicy
+    /// Upper bound on any single API request (a provider that never answers is cut off after
+    /// this); nil keeps each client's own limit. Downloads are guarded by a stall timeout instead.
+    public var requestTimeoutSeconds: Double?
     /// Provider keys, base URLs and tuning by their environment names.
     public var values: [String: String]
 
     public init(
         databasePath: String = "./jobs.db", outputDirectory: String = "./outputs", maxConcurrentJobs: Int = 3,
-        mediaPoolSize: Int = 1, fallbackPollSeconds: Double = 5, leaseSeconds: Double = 60, shutdownTimeoutSeconds: Double = 60,
+        mediaPoolSize: Int = 1, fallbackPollSeconds: Double = 5, leaseSeconds: Double = 60,
+        shutdownTimeoutSeconds: Double = 60,
         jobTimeoutSeconds: [String: Double] = ["default": 3600], providerCaps: [String: Int] = [:],
-        providerRatesPerMinute: [String: Double] = [:], retryPolicy: RetryPolicy = RetryPolicy(), values: [String: String] = [:]
+        providerRatesPerMinute: [String: Double] = [:], retryPolicy: RetryPolicy = RetryPolicy(),
+        values: [String: String] = [:]
     ) {
         self.databasePath = databasePath
         self.outputDirectory = outputDirectory

@@ -31,7 +31,10 @@ public final class WorkerLog: Sendable {
         public var slot: Int?
         public var event: String?
         public var duration: Double?
-        public init(jobID: Int64? = nil, type: String? = nil, provider: String? = nil, slot: Int? = nil, event: String? = nil, duration: Double? = nil) {
+        public init(
+            jobID: Int64? = nil, type: String? = nil, provider: String? = nil, slot: Int? = nil, event: String? = nil,
+            duration: Double? = nil
+        ) {
             self.jobID = jobID
             self.type = type
             self.provider = provider
@@ -52,7 +55,9 @@ public final class WorkerLog: Sendable {
     public let redactor: SecretRedactor
 
     /// Logs to `path` (appending; created if missing) or to stderr when nil.
-    public init(path: String? = nil, level: Level = .info, format: Format = .text, redactor: SecretRedactor = SecretRedactor()) throws {
+    public init(
+        path: String? = nil, level: Level = .info, format: Format = .text, redactor: SecretRedactor = SecretRedactor()
+    ) throws {
         var fd: Int32 = 2
         if let path {
             fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -80,10 +85,18 @@ public final class WorkerLog: Sendable {
         }
     }
 
-    public func debug(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) { write(.debug, message, fields) }
-    public func info(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) { write(.info, message, fields) }
-    public func warning(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) { write(.warning, message, fields) }
-    public func error(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) { write(.error, message, fields) }
+    public func debug(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) {
+        write(.debug, message, fields)
+    }
+    public func info(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) {
+        write(.info, message, fields)
+    }
+    public func warning(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) {
+        write(.warning, message, fields)
+    }
+    public func error(_ message: @autoclosure () -> String, _ fields: Fields = Fields()) {
+        write(.error, message, fields)
+    }
 
     private func write(_ lineLevel: Level, _ message: () -> String, _ fields: Fields) {
         guard lineLevel >= level else { return }
@@ -94,7 +107,9 @@ public final class WorkerLog: Sendable {
         case .text:
             line = "\(time) \(lineLevel.name) \(text)\n"
         case .json:
-            var object: [String: JSONValue] = ["time": .string(time), "level": .string(lineLevel.name.lowercased()), "message": .string(text)]
+            var object: [String: JSONValue] = [
+                "time": .string(time), "level": .string(lineLevel.name.lowercased()), "message": .string(text),
+            ]
             if let id = fields.jobID { object["job_id"] = .number(Double(id)) }
             if let type = fields.type { object["type"] = .string(type) }
             if let provider = fields.provider { object["provider"] = .string(provider) }
@@ -124,7 +139,8 @@ public final class WorkerLog: Sendable {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday, parts.tm_hour,
+            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+            parts.tm_hour,
             parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
     }
 }
