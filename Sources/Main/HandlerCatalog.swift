@@ -11,6 +11,9 @@ enum HandlerCatalog {
         registry.register(.styleAnalysis, provider: "openai", OpenAIStyleAnalysisClient())
         registry.register(.animation, provider: "kling", KlingClient())
         registry.register(.animation, provider: "seedance", SeedanceClient())
+        let media = MediaRuntime()  // One ffmpeg pool (MEDIA_POOL_SIZE) for keying and stitching.
+        registry.register(.videoKeying, provider: "ffmpeg", VideoKeyingHandler(runtime: media))
+        registry.register(.videoStitching, provider: "ffmpeg", VideoStitchingHandler(runtime: media))
         return registry
     }
 }
