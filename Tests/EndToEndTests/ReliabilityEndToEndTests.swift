@@ -159,6 +159,47 @@ final class ReliabilityEndToEndTests: XCTestCase {
             last.log.contains("Recovered") || workspace.count(where: "attempts > 1") > 0, "no job was ever interrupted")
     }
 
+    func testKillNineWhileFiftyVideoTasksArePolledResumesEveryTaskWithoutResubmitting() throws {
+        let mock = try startMock(["--task-seconds", "4"])
+        let connection = try workspace.connection()
+        try JobSchema.migrate(connection)
+        for index in 0..<50 {
+            let provider = index % 2 == 0 ? "kling" : "seedance"
+            try connection.run(
+                "INSERT INTO jobs (job_type, params) VALUES ('animation', ?)",
+                [.text(#"{"provider":"\#(provider)","prompt":"a paper boat drifting, take \#(index)"}"#)])
+        }
+        var environment = mock.providerEnvironment
+        environment["MAX_CONCURRENT_JOBS"] = "50"
+        let first = try startWorker(environment: environment, name: "before-kill")
+        XCTAssertTrue(
+            Wait.until(timeout: 30) { self.workspace.count(where: "provider_task_id IS NOT NULL") == 50 },
+            "not every submit was recorded:\n\(first.log.suffix(2000))")
+        XCTAssertEqual(workspace.count(where: "status = 'processing'"), 50, "tasks should still be polling")
+        first.child.signal(SIGKILL)
+        XCTAssertNotNil(first.child.waitForExit(timeout: 10))
+
+        let second = try startWorker(["run", "--drain"], environment: environment, name: "after-kill")
+        XCTAssertEqual(second.child.waitForExit(timeout: 120), 0, second.log)
+        XCTAssertEqual(
+            workspace.count(where: "status = 'completed'"), 50,
+            "\(workspace.rows("SELECT status, error FROM jobs LIMIT 3"))\n\(second.log.suffix(2000))")
+        let video = try mock.fixture("video.mp4")
+        for row in workspace.rows("SELECT id, result FROM jobs") {
+            let result = try JSONSerialization.jsonObject(with: Data((row["result"]?.string ?? "{}").utf8)) as? [String: Any]
+            let file = try XCTUnwrap((result?["files"] as? [String])?.first, "job \(row["id"]?.int ?? 0) has no video")
+            XCTAssertEqual(FileManager.default.contents(atPath: file), video)
+        }
+        var submits: [String: Int] = [:]
+        for request in try mock.requests() where (request["method"] as? String) == "POST" {
+            guard let body = request["body"] as? [String: Any] else { continue }
+            let prompt = (body["prompt"] as? String) ?? ((body["content"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
+            if let take = prompt.range(of: "take ") { submits[String(prompt[take.upperBound...]).split(separator: " ").first.map(String.init) ?? "", default: 0] += 1 }
+        }
+        XCTAssertEqual(submits.count, 50, "submits seen: \(submits)")
+        XCTAssertTrue(submits.values.allSatisfy { $0 == 1 }, "some task was submitted twice: \(submits.filter { $0.value != 1 })")
+    }
+
     func testTwoWorkersOnOneDatabaseRunEachJobExactlyOnce() throws {
         let mock = try startMock(["--latency", "0.05"])
         let ids = try insertImageJobs(500)
