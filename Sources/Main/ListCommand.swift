@@ -30,7 +30,7 @@ struct ListCommand: ParsableCommand {
     @Option(name: .customLong("type"), help: "Only these job types (repeat, or separate with commas).")
     var types: [String] = []
 
-    @Option(help: "Show at most this many jobs (default 50).")
+    @Option(help: "Show at most this many jobs.")
     var limit: Int = 50
 
     @Flag(help: "Print the jobs as a JSON array (every column) instead of a table.")

@@ -6,15 +6,22 @@ import Foundation
 struct ReactorWorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reactor-worker",
-        abstract: "Run the AI media job queue in jobs.db: image generation, background removal, style analysis, animation, keying, stitching.",
+        abstract:
+            "Run the AI media job queue in jobs.db: image generation, background removal, style analysis, animation, keying, stitching.",
         discussion: """
             Settings come from flags, the environment, and .env in the working directory.
             Examples:
               reactor-worker run                       # the daemon, on ./jobs.db
               reactor-worker run --drain               # finish what is queued, then exit
               reactor-worker enqueue image_generation --params '{"provider":"openai","prompt":"a red fox"}'
+              reactor-worker watch                     # live view of the queue; q quits
+              reactor-worker list --status failed      # also: show, cancel, retry, stats
+            Operating it: docs/operations.md.
             """,
-        subcommands: [RunCommand.self, EnqueueCommand.self],
+        subcommands: [
+            RunCommand.self, EnqueueCommand.self, ListCommand.self, ShowCommand.self, CancelCommand.self,
+            RetryCommand.self, StatsCommand.self, PruneCommand.self, WatchCommand.self,
+        ],
         defaultSubcommand: RunCommand.self)
 }
 

@@ -13,7 +13,7 @@ struct RetryCommand: ParsableCommand {
             reason. Exit status 0 when every job was queued again, 1 otherwise.
             Examples:
               reactor-worker retry 42
-              reactor-worker retry $(reactor-worker list --status failed --json | jq -r '.[].id')
+              reactor-worker retry 42 43 --db /srv/studio/jobs.db
             """)
 
     @OptionGroup var database: DatabaseOptions

@@ -10,21 +10,35 @@ final class Worker {
     private let scheduler: Scheduler
     private var signals: [SignalWatcher] = []
     private var stopRequests = 0
+    /// Writes METRICS_DIR/reactor_worker.prom while the worker runs (when METRICS_DIR is set).
+    private var metrics: MetricsReporter?
 
     init(settings: WorkerSettings, log: WorkerLog, drain: Bool) throws {
         self.settings = settings
         self.log = log
         let store = try SQLiteJobStore(
-            path: settings.databasePath, loop: loop, log: log, owner: WorkerIdentity.current(), leaseSeconds: settings.leaseSeconds)
+            path: settings.databasePath, loop: loop, log: log, owner: WorkerIdentity.current(),
+            leaseSeconds: settings.leaseSeconds)
         let http = HTTPClient(loop: loop)
-        scheduler = Scheduler(loop: loop, store: store, registry: HandlerCatalog.registry(), settings: settings, log: log, http: http)
+        scheduler = Scheduler(
+            loop: loop, store: store, registry: HandlerCatalog.registry(), settings: settings, log: log, http: http)
         scheduler.drainWhenIdle = drain
+        do {
+            if let metricsSettings = try Configuration(values: settings.values).metricsSettings() {
+                metrics = MetricsReporter(
+                    loop: loop, scheduler: scheduler, databasePath: settings.databasePath,
+                    directory: metricsSettings.directory, interval: metricsSettings.interval, log: log)
+            }
+        } catch {
+            exitWithError("\(error)")
+        }
     }
 
     /// Runs until a signal or `--drain` stops the scheduler and every write is committed.
     func run() {
         let loop = loop
-        scheduler.onStopped = { [log] in
+        scheduler.onStopped = { [log, metrics] in
+            metrics?.stop()
             log.info("reactor-worker stopped")
             loop.stop()
         }
@@ -40,6 +54,7 @@ final class Worker {
             "reactor-worker started: MAX_CONCURRENT_JOBS=\(settings.maxConcurrentJobs), MEDIA_POOL_SIZE=\(settings.mediaPoolSize), JOBS_DB=\(settings.databasePath), OUTPUT_DIR=\(settings.outputDirectory), pid \(getpid())"
         )
         scheduler.start()
+        metrics?.start()
         loop.run()
         for watcher in signals { watcher.stop() }
     }
