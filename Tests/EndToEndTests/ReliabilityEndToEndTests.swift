@@ -36,7 +36,9 @@ final class ReliabilityEndToEndTests: XCTestCase {
 
     /// Inserts `count` image jobs, each with its own prompt so the mock's log tells them apart.
     @discardableResult
-    private func insertImageJobs(_ count: Int, maxAttempts: Int = 3, provider: String = "openai") throws -> [Int64] {
+    private func insertImageJobs(
+        _ count: Int, maxAttempts: Int = 3, provider: String = "openai", extraParams: String = ""
+    ) throws -> [Int64] {
         let connection = try workspace.connection()
         try JobSchema.migrate(connection)
         try connection.execute("BEGIN")
@@ -48,7 +50,7 @@ final class ReliabilityEndToEndTests: XCTestCase {
             let id = connection.lastInsertRowID
             try connection.run(
                 "UPDATE jobs SET params = ? WHERE id = ?",
-                [.text(#"{"provider":"\#(provider)","prompt":"reliability job \#(id)"}"#), .integer(id)])
+                [.text(#"{"provider":"\#(provider)",\#(extraParams)"prompt":"reliability job \#(id)"}"#), .integer(id)])
             ids.append(id)
         }
         try connection.execute("COMMIT")
@@ -89,7 +91,8 @@ final class ReliabilityEndToEndTests: XCTestCase {
             "--fail-rate", "0.1", "--rate-limit-rate", "0.1", "--retry-after", "0.2", "--hang-rate", "0.05",
             "--malformed-rate", "0.05", "--seed", "42",
         ])
-        try insertImageJobs(300)
+        // Hung answers to a paid submit are resent only with the user's consent (see the lost-submit test).
+        try insertImageJobs(300, extraParams: #""resubmit_on_lost_submit":true,"#)
         var environment = mock.providerEnvironment
         environment["MAX_CONCURRENT_JOBS"] = "40"
         environment["REQUEST_TIMEOUT_SECONDS"] = "1.5"
@@ -186,18 +189,25 @@ final class ReliabilityEndToEndTests: XCTestCase {
             "\(workspace.rows("SELECT status, error FROM jobs LIMIT 3"))\n\(second.log.suffix(2000))")
         let video = try mock.fixture("video.mp4")
         for row in workspace.rows("SELECT id, result FROM jobs") {
-            let result = try JSONSerialization.jsonObject(with: Data((row["result"]?.string ?? "{}").utf8)) as? [String: Any]
+            let result =
+                try JSONSerialization.jsonObject(with: Data((row["result"]?.string ?? "{}").utf8)) as? [String: Any]
             let file = try XCTUnwrap((result?["files"] as? [String])?.first, "job \(row["id"]?.int ?? 0) has no video")
             XCTAssertEqual(FileManager.default.contents(atPath: file), video)
         }
         var submits: [String: Int] = [:]
         for request in try mock.requests() where (request["method"] as? String) == "POST" {
             guard let body = request["body"] as? [String: Any] else { continue }
-            let prompt = (body["prompt"] as? String) ?? ((body["content"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
-            if let take = prompt.range(of: "take ") { submits[String(prompt[take.upperBound...]).split(separator: " ").first.map(String.init) ?? "", default: 0] += 1 }
+            let prompt =
+                (body["prompt"] as? String) ?? ((body["content"] as? [[String: Any]])?.first?["text"] as? String) ?? ""
+            if let take = prompt.range(of: "take ") {
+                submits[
+                    String(prompt[take.upperBound...]).split(separator: " ").first.map(String.init) ?? "", default: 0] +=
+                    1
+            }
         }
         XCTAssertEqual(submits.count, 50, "submits seen: \(submits)")
-        XCTAssertTrue(submits.values.allSatisfy { $0 == 1 }, "some task was submitted twice: \(submits.filter { $0.value != 1 })")
+        XCTAssertTrue(
+            submits.values.allSatisfy { $0 == 1 }, "some task was submitted twice: \(submits.filter { $0.value != 1 })")
     }
 
     func testTwoWorkersOnOneDatabaseRunEachJobExactlyOnce() throws {
@@ -335,6 +345,33 @@ final class ReliabilityEndToEndTests: XCTestCase {
         hurried.child.signal(SIGINT)
         XCTAssertEqual(hurried.child.waitForExit(timeout: 20), 0, hurried.log)
         XCTAssertEqual(workspace.count(where: "status = 'queued' AND attempts = 0 AND lease_owner IS NULL"), 6)
+    }
+
+    func testASubmitWhoseAnswerWasLostIsNotSentAgainUnlessParamsAllowIt() throws {
+        let mock = try startMock()
+        var environment = mock.providerEnvironment
+        environment["REQUEST_TIMEOUT_SECONDS"] = "1"
+        environment["RETRY_BASE_DELAY_SECONDS"] = "0.1"
+
+        let careful = try XCTUnwrap(insertImageJobs(1).first)
+        try mock.control("/_mock/config", method: "POST", json: ["next": ["openai": ["hang"]]])
+        let first = try startWorker(["run", "--drain"], environment: environment, name: "careful")
+        XCTAssertEqual(first.child.waitForExit(timeout: 60), 0, first.log)
+        let row = try XCTUnwrap(
+            workspace.rows("SELECT status, attempts, error FROM jobs WHERE id = ?", [.integer(careful)]).first)
+        XCTAssertEqual(row["status"]?.string, "failed")
+        XCTAssertEqual(row["attempts"]?.int, 1)
+        XCTAssertTrue(row["error"]?.string?.contains("resubmit_on_lost_submit") ?? false, row["error"]?.string ?? "")
+        XCTAssertEqual(try submissionsPerJob(mock)[careful], 1, "a lost paid submit was sent again")
+
+        let consenting = try XCTUnwrap(insertImageJobs(1, extraParams: #""resubmit_on_lost_submit":true,"#).first)
+        try mock.control("/_mock/config", method: "POST", json: ["next": ["openai": ["hang"]]])
+        let second = try startWorker(["run", "--drain"], environment: environment, name: "consenting")
+        XCTAssertEqual(second.child.waitForExit(timeout: 60), 0, second.log)
+        XCTAssertEqual(
+            workspace.rows("SELECT status FROM jobs WHERE id = ?", [.integer(consenting)]).first?["status"]?.string,
+            "completed")
+        XCTAssertEqual(try submissionsPerJob(mock)[consenting], 2)
     }
 
     func testAPIKeysNeverAppearInTheLogErrorsOrResults() throws {

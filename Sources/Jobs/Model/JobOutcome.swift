@@ -6,7 +6,7 @@ public enum JobOutcome: Sendable {
 
 /// Why a run failed, in words for the user, and whether trying again may help.
 public struct JobFailure: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable {
+    public enum Kind: Sendable, Equatable {
         /// Bad params, unknown type, missing key, a provider's final "no": retrying cannot help.
         case permanent
         /// Transport errors, timeouts, 5xx, 408: the next attempt may succeed.

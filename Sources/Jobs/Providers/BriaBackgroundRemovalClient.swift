@@ -65,7 +65,9 @@ public struct BriaBackgroundRemovalClient: JobHandler {
         }
         context.phase = "submitting"
         let url = "\(base)/v2/image/edit/remove_background"
-        context.callProvider(.postJSON(url: url, json: body, headers: headers), errors: BriaErrors.table) { result in
+        context.callProvider(.postJSON(url: url, json: body, headers: headers), errors: BriaErrors.table, submit: .paid)
+        {
+            result in
             do throws(JobFailure) {
                 let response = try result.get()
                 let answer = try ProviderAnswer(response, api: Self.api, kind: .permanent)

@@ -83,7 +83,7 @@ public struct KlingClient: JobHandler {
         }
         context.phase = "submitting"
         context.callProvider(
-            errors: KlingErrors.table, refreshCredentials: tokens.invalidate,
+            errors: KlingErrors.table, submit: .paidDeduplicated, refreshCredentials: tokens.invalidate,
             build: { .postJSON(url: "\(base)/v1/videos/\(family)", json: body, headers: [authorization()]) }
         ) { result in
             do throws(JobFailure) {

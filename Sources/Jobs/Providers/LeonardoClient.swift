@@ -67,7 +67,8 @@ public struct LeonardoClient: JobHandler {
         }
         context.phase = "submitting"
         context.callProvider(
-            .postJSON(url: "\(base)/generations", json: body, headers: headers), errors: LeonardoErrors.table
+            .postJSON(url: "\(base)/generations", json: body, headers: headers), errors: LeonardoErrors.table,
+            submit: .paid
         ) { result in
             do throws(JobFailure) {
                 let answer = try ProviderAnswer(result.get(), api: Self.api, kind: .permanent)

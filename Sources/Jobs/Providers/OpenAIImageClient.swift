@@ -19,7 +19,7 @@ public struct OpenAIImageClient: JobHandler {
         }
         let started = context.loop.now
         context.phase = "generating"
-        context.callProvider(request, errors: OpenAIErrors.table) { result in
+        context.callProvider(request, errors: OpenAIErrors.table, submit: .paid) { result in
             switch result {
             case .failure(let failure):
                 finish(.failed(failure))
@@ -55,20 +55,26 @@ public struct OpenAIImageClient: JobHandler {
         return .postJSON(url: url, json: JSONValue.object(body).jsonData(), headers: headers, timeout: 600)
     }
 
-    private func save(_ response: HTTPResponse, context: JobContext, providerSeconds: Double, finish: @escaping (JobOutcome) -> Void) {
+    private func save(
+        _ response: HTTPResponse, context: JobContext, providerSeconds: Double, finish: @escaping (JobOutcome) -> Void
+    ) {
         let images: [JSONValue]
         do {
             let json = try context.decodeProviderJSON(response, provider: "OpenAI")
             guard let data = json["data"]?.arrayValue, !data.isEmpty else {
-                throw JobFailure.transient("OpenAI answered HTTP \(response.status) without data[] images: \(response.bodyText(limit: 200))")
+                throw JobFailure.transient(
+                    "OpenAI answered HTTP \(response.status) without data[] images: \(response.bodyText(limit: 200))")
             }
             images = data
             var result: [String: JSONValue] = [
-                "provider": "openai", "model": json["model"] ?? .string((try? context.params.string("model")) ?? nil ?? Self.defaultModel),
+                "provider": "openai",
+                "model": json["model"] ?? .string((try? context.params.string("model")) ?? nil ?? Self.defaultModel),
                 "provider_seconds": .number((providerSeconds * 1000).rounded() / 1000),
             ]
             if let usage = json["usage"] { result["usage"] = usage }
-            if let revised = images.first?["revised_prompt"], revised.stringValue != nil { result["revised_prompt"] = revised }
+            if let revised = images.first?["revised_prompt"], revised.stringValue != nil {
+                result["revised_prompt"] = revised
+            }
             collect(images, index: 0, files: [], result: result, context: context, finish: finish)
         } catch {
             finish(.failed(error as? JobFailure ?? .transient("\(error)")))
@@ -88,7 +94,8 @@ public struct OpenAIImageClient: JobHandler {
         }
         let image = images[index]
         let next = { (path: String) in
-            self.collect(images, index: index + 1, files: files + [path], result: result, context: context, finish: finish)
+            self.collect(
+                images, index: index + 1, files: files + [path], result: result, context: context, finish: finish)
         }
         if let encoded = image["b64_json"]?.stringValue {
             guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !data.isEmpty else {

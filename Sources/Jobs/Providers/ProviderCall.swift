@@ -72,12 +72,14 @@ extension JobContext {
     /// limit waited out and sent again (up to `maxRateLimitWaits` times, each honouring
     /// Retry-After), anything else to a `JobFailure` in the provider's words.
     public func callProvider(
-        _ request: HTTPRequest, errors: ProviderErrorTable, maxRateLimitWaits: Int = 20, waited: Int = 0,
-        completion: @escaping (Result<HTTPResponse, JobFailure>) -> Void
+        _ request: HTTPRequest, errors: ProviderErrorTable, submit: SubmitKind = .retrySafe,
+        maxRateLimitWaits: Int = 20,
+        waited: Int = 0, completion: @escaping (Result<HTTPResponse, JobFailure>) -> Void
     ) {
         let call = ProviderCallState(
             errors: errors, maxRateLimitWaits: maxRateLimitWaits, build: { request }, refreshCredentials: nil,
             completion: completion)
+        call.submit = submit
         call.rateLimitWaits = waited
         attemptProviderCall(call)
     }
@@ -90,14 +92,15 @@ extension JobContext {
     /// provider (`<PROVIDER>_RATE_PER_MIN`, and pauses after a 429 with Retry-After). Waiting
     /// out a 429 is not a failed attempt.
     public func callProvider(
-        errors: ProviderErrorTable, maxRateLimitWaits: Int = 20, refreshCredentials: (() -> Void)? = nil,
-        build: @escaping () throws(JobFailure) -> HTTPRequest,
+        errors: ProviderErrorTable, submit: SubmitKind = .retrySafe, maxRateLimitWaits: Int = 20,
+        refreshCredentials: (() -> Void)? = nil, build: @escaping () throws(JobFailure) -> HTTPRequest,
         completion: @escaping (Result<HTTPResponse, JobFailure>) -> Void
     ) {
-        attemptProviderCall(
-            ProviderCallState(
-                errors: errors, maxRateLimitWaits: maxRateLimitWaits, build: build,
-                refreshCredentials: refreshCredentials, completion: completion))
+        let call = ProviderCallState(
+            errors: errors, maxRateLimitWaits: maxRateLimitWaits, build: build,
+            refreshCredentials: refreshCredentials, completion: completion)
+        call.submit = submit
+        attemptProviderCall(call)
     }
 
     /// Longest Retry-After the job waits out while holding its slot; a longer one sends the job
@@ -134,8 +137,12 @@ extension JobContext {
             switch result {
             case .failure(let error):
                 let host = URL(string: request.url)?.host ?? request.url
-                let what = error.kind == .timeout ? "timed out after \(Int(request.timeout)) s" : error.message
-                call.completion(.failure(.transient("could not reach \(call.errors.name) at \(host): \(what)")))
+                let allowed = (try? self.params.bool("resubmit_on_lost_submit")) == true
+                call.completion(
+                    .failure(
+                        call.submit.failure(
+                            for: error, provider: call.errors.name, host: host, timeout: request.timeout,
+                            resubmitAllowed: allowed)))
             case .success(let response) where response.isSuccess:
                 call.completion(.success(response))
             case .success(let response):
@@ -242,6 +249,7 @@ final class ProviderCallState {
     let completion: (Result<HTTPResponse, JobFailure>) -> Void
     var rateLimitWaits = 0
     var refreshedCredentials = false
+    var submit = SubmitKind.retrySafe
 
     init(
         errors: ProviderErrorTable, maxRateLimitWaits: Int, build: @escaping () throws(JobFailure) -> HTTPRequest,

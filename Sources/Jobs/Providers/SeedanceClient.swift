@@ -64,7 +64,9 @@ public struct SeedanceClient: JobHandler {
             return
         }
         context.phase = "submitting"
-        context.callProvider(.postJSON(url: base, json: body, headers: headers), errors: ArkErrors.seedance) { result in
+        context.callProvider(
+            .postJSON(url: base, json: body, headers: headers), errors: ArkErrors.seedance, submit: .paid
+        ) { result in
             do throws(JobFailure) {
                 let answer = try ProviderAnswer(result.get(), api: Self.api, kind: .permanent)
                 let id = try answer.requiredString("id")

@@ -29,7 +29,7 @@ public struct SeedreamClient: JobHandler {
         }
         let started = context.loop.now
         context.phase = "generating"
-        context.callProvider(request, errors: ArkErrors.seedream) { result in
+        context.callProvider(request, errors: ArkErrors.seedream, submit: .paid) { result in
             let images: [ProviderOutput]
             var extra: [String: JSONValue] = [:]
             let taskID: String?

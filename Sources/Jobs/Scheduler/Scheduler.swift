@@ -38,6 +38,7 @@ public final class Scheduler {
     /// only for slots nobody has reserved.
     private var reservedSlots = 0
     private var claimsInFlight = 0
+    private var drainCheckPending = false
     private var timers: [TimerWatcher] = []
     private var retryWake: TimerWatcher?
     private var shutdownDeadline: TimerWatcher?
@@ -328,12 +329,23 @@ public final class Scheduler {
     }
 
     private func checkDrained() {
-        guard drainWhenIdle, state == .running, active.isEmpty, claimsInFlight == 0, store.queuedCount() == 0 else {
-            return
+        guard drainWhenIdle, state == .running, active.isEmpty, claimsInFlight == 0, !drainCheckPending else { return }
+        // Writes of this iteration (a job put back for a retry, say) are not visible to the
+        // reader yet: decide only once they are committed.
+        drainCheckPending = true
+        store.flush { [unowned self] in
+            self.drainCheckPending = false
+            guard self.drainWhenIdle, self.state == .running, self.active.isEmpty, self.claimsInFlight == 0 else {
+                return
+            }
+            guard self.store.queuedCount() == 0 else {
+                self.scheduleRetryWake(now: Date().timeIntervalSince1970)
+                return
+            }
+            self.log.info("Queue drained: nothing queued or active; exiting")
+            self.state = .shuttingDown
+            self.finishShutdown()
         }
-        log.info("Queue drained: nothing queued or active; exiting")
-        state = .shuttingDown
-        finishShutdown()
     }
 
     private func finishShutdown() {
