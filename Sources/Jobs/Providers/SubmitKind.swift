@@ -16,7 +16,7 @@ public enum SubmitKind: Sendable {
     /// Resolve and connect failures mean nothing reached the provider: always safe to retry.
     /// Any later failure (timeout, reset) may have started the work: a `.paid` submit then fails
     /// for good unless the job's params set `resubmit_on_lost_submit`.
-    func failure(
+    public func failure(
         for error: HTTPTransportError, provider: String, host: String, timeout: Double, resubmitAllowed: Bool
     ) -> JobFailure {
         let what = error.kind == .timeout ? "timed out after \(Scheduler.seconds(timeout))" : error.message
