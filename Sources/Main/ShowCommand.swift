@@ -71,7 +71,7 @@ struct ShowCommand: ParsableCommand {
         case "attempts":
             return "\(text) of \(job.maxAttempts)"
         case "run_after", "lease_until":
-            guard let seconds = value.double, seconds > 0 else { return text }
+            guard let seconds = value.double, seconds > 0 else { return name == "run_after" ? "0 (no wait)" : text }
             let now = Date().timeIntervalSince1970
             let relative = seconds > now ? "in \(DurationText.format(seconds - now))" : "passed"
             return "\(text) (\(isoTime(seconds)), \(relative))"
