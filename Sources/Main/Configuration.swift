@@ -121,6 +121,9 @@ struct Configuration {
             throw ConfigurationError(message: "\(setting): \(path) is not a folder")
         }
         guard access(path, W_OK) == 0 else {
+            if errno == EROFS {
+                throw ConfigurationError(message: "\(setting): folder \(path) is on a read-only filesystem")
+            }
             throw ConfigurationError(message: "\(setting): folder \(path) is not writable by this user")
         }
     }

@@ -27,7 +27,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("media-pool-size"), help: "ffmpeg processes at once (MEDIA_POOL_SIZE, default: cores).")
     var mediaPoolSize: Int?
 
-    @Option(name: .customLong("poll-interval"), help: "Seconds between fallback polls of the table (FALLBACK_POLL_SECONDS, default 5).")
+    @Option(
+        name: .customLong("poll-interval"),
+        help: "Seconds between fallback polls of the table (FALLBACK_POLL_SECONDS, default 5).")
     var pollInterval: Double?
 
     @Option(name: .customLong("env-file"), help: "A .env file to read (default ./.env).")
@@ -54,10 +56,28 @@ struct RunCommand: ParsableCommand {
         do {
             worker = try Worker(settings: settings, log: log, drain: drain)
         } catch {
-            exitWithError("cannot open \(settings.databasePath): \(error)", code: 1)
+            exitWithError(Self.describeDatabaseError(error, path: settings.databasePath), code: 1)
         }
         worker.run()
         Foundation.exit(0)
+    }
+
+    /// One line saying what is wrong with JOBS_DB and what to check.
+    static func describeDatabaseError(_ error: any Error, path: String) -> String {
+        guard let error = error as? SQLiteError else { return "JOBS_DB \(path): \(error)" }
+        switch error.code {
+        case 8:  // SQLITE_READONLY
+            return
+                "JOBS_DB \(path) is read-only (\(error.message)); the worker must write it: check the file, its folder and the filesystem"
+        case 13:  // SQLITE_FULL
+            return "JOBS_DB \(path): the disk is full (\(error.message)); free some space and start again"
+        case 14:  // SQLITE_CANTOPEN
+            return "JOBS_DB \(path) cannot be opened (\(error.message)); check that its folder exists and is writable"
+        case 26:  // SQLITE_NOTADB
+            return "JOBS_DB \(path) is not an SQLite database (\(error.message))"
+        default:
+            return "JOBS_DB \(path): \(error.message)"
+        }
     }
 
     static func makeLog(_ configuration: Configuration) throws -> WorkerLog {
