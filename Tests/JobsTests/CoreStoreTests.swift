@@ -110,6 +110,21 @@ final class CoreStoreTests: XCTestCase {
         XCTAssertNil(rows[1]["lease_owner"]?.string)
     }
 
+    func testACancelRequestedWhileRunningWinsOverARetryOrARelease() throws {
+        try workspace.connection().run(
+            "INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}'), ('image_generation', '{}')")
+        _ = claim(2)
+        try workspace.connection().run("UPDATE jobs SET status = 'cancel_requested'")
+        runner.sync {
+            self.store.record(.retry(id: 1, error: "HTTP 503", runAfter: 0))
+            self.store.record(.release(id: 2))
+        }
+        flush()
+        XCTAssertEqual(
+            workspace.rows("SELECT status FROM jobs ORDER BY id").map { $0["status"]?.string },
+            ["cancelled", "cancelled"])
+    }
+
     func testRowsOfADeadWorkerOnThisHostAreRequeuedOrFailedWhenOutOfAttempts() throws {
         let connection = try workspace.connection()
         // pid 999999 does not exist; the lease has not expired yet, so only the dead pid tells.

@@ -196,16 +196,25 @@ public final class SQLiteJobStore: JobStore {
                 "UPDATE jobs SET status = 'cancelled', error = ?2, \(done) WHERE id = ?1",
                 [.integer(id), .text(reason)])
         case .retry(let id, let error, let runAfter):
+            // A cancel requested meanwhile wins: the job ends instead of going back to the queue.
             try connection.run(
                 """
-                UPDATE jobs SET status = 'queued', error = ?2, run_after = ?3, updated_at = \(now),
-                    lease_owner = NULL, lease_until = NULL WHERE id = ?1 \(mine)
+                UPDATE jobs SET
+                    status = CASE WHEN status = 'cancel_requested' THEN 'cancelled' ELSE 'queued' END,
+                    error = CASE WHEN status = 'cancel_requested' THEN 'cancelled while running' ELSE ?2 END,
+                    finished_at = CASE WHEN status = 'cancel_requested' THEN \(now) ELSE finished_at END,
+                    run_after = ?3, updated_at = \(now), lease_owner = NULL, lease_until = NULL
+                WHERE id = ?1 \(mine)
                 """, [.integer(id), .text(error), .real(runAfter)])
         case .release(let id):
             try connection.run(
                 """
-                UPDATE jobs SET status = 'queued', attempts = max(attempts - 1, 0), updated_at = \(now),
-                    lease_owner = NULL, lease_until = NULL WHERE id = ?1 \(mine)
+                UPDATE jobs SET
+                    status = CASE WHEN status = 'cancel_requested' THEN 'cancelled' ELSE 'queued' END,
+                    error = CASE WHEN status = 'cancel_requested' THEN 'cancelled' ELSE error END,
+                    finished_at = CASE WHEN status = 'cancel_requested' THEN \(now) ELSE finished_at END,
+                    attempts = max(attempts - 1, 0), updated_at = \(now), lease_owner = NULL, lease_until = NULL
+                WHERE id = ?1 \(mine)
                 """, [.integer(id)])
         case .progress(let id, let value):
             try connection.run(
