@@ -257,7 +257,7 @@ final class CoreEndToEndTests: XCTestCase {
 
     private func runSQLite(_ sql: String) throws {
         let child = try ChildProcess(
-            executable: "/usr/bin/sqlite3", arguments: [workspace.databasePath, sql],
+            executable: "/usr/bin/sqlite3", arguments: ["-cmd", ".timeout 10000", workspace.databasePath, sql],
             outputPrefix: workspace.directory + "/sqlite3")
         XCTAssertEqual(child.waitForExit(timeout: 30), 0, child.stderr)
     }
