@@ -60,7 +60,8 @@ public enum JobSchema {
                     UPDATE jobs SET created_at = \(nowExpression), updated_at = \(nowExpression) WHERE id = NEW.id;
                 END;
                 CREATE INDEX IF NOT EXISTS jobs_claim_order ON jobs(status, priority DESC, id);
-                CREATE INDEX IF NOT EXISTS jobs_status_type ON jobs(status, job_type);
+                DROP INDEX IF EXISTS jobs_status_type;
+                CREATE INDEX IF NOT EXISTS jobs_type_claim_order ON jobs(status, job_type, priority DESC, id);
                 """)
             try connection.execute("PRAGMA user_version=1")
             try connection.execute("COMMIT")

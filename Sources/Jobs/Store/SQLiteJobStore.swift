@@ -48,21 +48,46 @@ public final class SQLiteJobStore: JobStore {
         enqueue(
             WriterQueue.Item(
                 apply: { connection in
+                    // Keying first, then the rest; each select walks an index in claim order and
+                    // stops at the limit, so a claim costs the same with ten or ten thousand queued.
+                    var ids = try connection.query(
+                        Self.pickKeying, [.real(now), .text(excluded), .integer(Int64(limit))]
+                    )
+                    .compactMap { $0["id"]?.int }
+                    if ids.count < limit {
+                        let remaining = Int64(limit - ids.count)
+                        ids += try connection.query(
+                            Self.pickOthers, [.real(now), .text(excluded), .integer(remaining)]
+                        )
+                        .compactMap { $0["id"]?.int }
+                    }
+                    guard !ids.isEmpty else { return }
                     let rows = try connection.query(
-                        """
-                        UPDATE jobs SET status = CASE WHEN job_type = 'video_keying' THEN 'keying_processing' ELSE 'processing' END,
-                            attempts = attempts + 1, progress = 0, started_at = \(Self.now), updated_at = \(Self.now),
-                            lease_owner = ?3, lease_until = ?4
-                        WHERE id IN (SELECT id FROM jobs WHERE \(Self.runnable)
-                            ORDER BY (job_type = 'video_keying') DESC, priority DESC, id LIMIT ?5)
-                        RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id,
-                            (\(JobSchema.gateKeyExpression)) AS gate_key
-                        """,
-                        [.real(now), .text(excluded), .text(owner), .real(leaseUntil), .integer(Int64(limit))])
+                        Self.markClaimed, [.text(Self.jsonIDs(ids)), .text(owner), .real(leaseUntil)])
                     claimed.value = rows.map(Self.claimedJob).sorted(by: Self.claimOrder)
                 },
                 afterCommit: { reply.value(claimed.value) }))
     }
+
+    private static let runnableTail = """
+        run_after <= ?1 AND (\(JobSchema.gateKeyExpression)) NOT IN (SELECT value FROM json_each(?2))
+        """
+    private static let pickKeying = """
+        SELECT id FROM jobs INDEXED BY jobs_type_claim_order WHERE status = 'queued' AND job_type = 'video_keying'
+        AND \(runnableTail) ORDER BY priority DESC, id LIMIT ?3
+        """
+    private static let pickOthers = """
+        SELECT id FROM jobs INDEXED BY jobs_claim_order WHERE status = 'queued' AND job_type <> 'video_keying'
+        AND \(runnableTail) ORDER BY priority DESC, id LIMIT ?3
+        """
+    private static let markClaimed = """
+        UPDATE jobs SET status = CASE WHEN job_type = 'video_keying' THEN 'keying_processing' ELSE 'processing' END,
+            attempts = attempts + 1, progress = 0, started_at = \(now), updated_at = \(now),
+            lease_owner = ?2, lease_until = ?3
+        WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'queued'
+        RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id,
+            (\(JobSchema.gateKeyExpression)) AS gate_key
+        """
 
     public func record(_ update: JobUpdate) {
         let owner = owner
@@ -250,6 +275,10 @@ public final class SQLiteJobStore: JobStore {
         if aKeying != bKeying { return aKeying }
         if a.job.priority != b.job.priority { return a.job.priority > b.job.priority }
         return a.job.id < b.job.id
+    }
+
+    static func jsonIDs(_ ids: [Int64]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
     }
 
     static func jsonList(_ keys: Set<String>) -> String {
