@@ -96,7 +96,7 @@ final class CoreStoreTests: XCTestCase {
             "INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}'), ('image_generation', '{}')")
         _ = claim(2)
         runner.sync {
-            self.store.record(.completed(id: 1, result: ["files": ["/tmp/a.png"]]))
+            self.store.record(.completed(id: 1, result: #"{"files":["/tmp/a.png"]}"#))
             self.store.record(.failed(id: 2, error: "params.prompt is required"))
         }
         flush()

@@ -248,8 +248,8 @@ public final class Scheduler {
         )
         switch outcome {
         case .completed(let result):
-            let redacted = log.redactor.redact(result.jsonString())
-            store.record(.completed(id: id, result: (try? JSONValue.parse(redacted)) ?? ["redacted": true]))
+            // Redacting inside JSON strings keeps the text valid JSON ("[redacted]" has no quotes).
+            store.record(.completed(id: id, result: log.redactor.redact(result.jsonString())))
             fields.event = "completed"
             log.info("\(prefix) Completed job \(id) in \(Self.seconds(duration))", fields)
         case .failed(let failure):

@@ -1,7 +1,8 @@
 /// A change to one job row, queued to the writer. Value type: crosses from the loop to the
 /// writer thread.
 public enum JobUpdate: Sendable {
-    case completed(id: Int64, result: JSONValue)
+    /// `result` is the JSON text, encoded once by the scheduler (and already redacted).
+    case completed(id: Int64, result: String)
     case failed(id: Int64, error: String)
     /// Back to `queued` to run again no earlier than `runAfter` (unix seconds), with the error
     /// of this attempt kept for the user to see.

@@ -211,7 +211,7 @@ public final class SQLiteJobStore: JobStore {
         case .completed(let id, let result):
             try connection.run(
                 "UPDATE jobs SET status = 'completed', result = ?2, error = NULL, progress = 1, \(done) WHERE id = ?1 \(mine)",
-                [.integer(id), .text(result.jsonString())])
+                [.integer(id), .text(result)])
         case .failed(let id, let error):
             try connection.run(
                 "UPDATE jobs SET status = 'failed', error = ?2, \(done) WHERE id = ?1 \(mine)",

@@ -110,19 +110,20 @@ final class WriterQueue: Sendable {
         var reported = false
         while true {
             do {
-                try connection.execute("BEGIN IMMEDIATE")
+                // Prepared once and reused (`run`), since every batch and item repeats them.
+                try connection.run("BEGIN IMMEDIATE")
                 for item in batch {
                     do {
-                        try connection.execute("SAVEPOINT item")
+                        try connection.run("SAVEPOINT item")
                         try item.apply(connection)
-                        try connection.execute("RELEASE item")
+                        try connection.run("RELEASE item")
                     } catch let error as SQLiteError where !error.isBusy && !error.isStorageFault {
-                        try? connection.execute("ROLLBACK TO item")
-                        try? connection.execute("RELEASE item")
+                        try? connection.run("ROLLBACK TO item")
+                        try? connection.run("RELEASE item")
                         log.error("a database write was skipped: \(error.message)")
                     }
                 }
-                try connection.execute("COMMIT")
+                try connection.run("COMMIT")
                 if reported { log.info("jobs.db is writable again; \(batch.count) delayed writes saved") }
                 break
             } catch {
