@@ -1,0 +1,198 @@
+"""Shared pieces of the bench scripts: binaries, the mock, a fresh jobs.db, running a worker.
+
+Not a bench itself; imported by bench/*.py. Everything here talks to 127.0.0.1 only and
+every wait has a deadline, so a bench always ends by itself.
+"""
+
+import json
+import math
+import os
+import re
+import resource
+import shutil
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(BENCH)
+OUT = os.path.join(BENCH, "out")
+# Release binaries from `swift build -c release --scratch-path .build-bench` unless told otherwise.
+BIN = os.environ.get("BENCH_BIN_DIR", os.path.join(ROOT, ".build-bench", "release"))
+BASELINE = os.path.join(BENCH, "baseline", "thread_pool_worker.py")
+API_KEY = "sk-bench-openai-key"
+PARAMS = json.dumps({"provider": "openai", "prompt": "a lighthouse at dusk, oil painting"})
+IMPLEMENTATIONS = ("reactor", "baseline")
+
+
+def binary(name):
+    path = os.path.join(BIN, name)
+    if not os.access(path, os.X_OK):
+        raise SystemExit(f"{path} is missing: run `swift build -c release --scratch-path .build-bench` first")
+    return path
+
+
+def raise_open_file_limit():
+    """2,000 jobs in flight need 2,000+ sockets in the worker and the mock; children inherit this."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def workspace(name):
+    """A fresh folder for one run (on the same disk as the repository, not tmpfs)."""
+    os.makedirs(OUT, exist_ok=True)
+    return tempfile.mkdtemp(prefix=f"rw-bench-{name}-")
+
+
+def remove(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+class Mock:
+    """`mock-providers --port 0` with a fixed latency; stopped by `stop()` or on exit."""
+
+    def __init__(self, latency, directory):
+        self.log = open(os.path.join(directory, "mock.log"), "w")
+        self.process = subprocess.Popen(
+            [binary("mock-providers"), "--port", "0", "--latency", str(latency), "--log-limit", "1000"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True)
+        line = self.process.stdout.readline()  # the one line it prints after binding
+        found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        if not found:
+            self.stop()
+            raise SystemExit(f"mock-providers did not start: {line!r}")
+        self.base_url = found.group(1)
+
+    def environment(self):
+        return {"OPENAI_BASE_URL": self.base_url + "/v1", "OPENAI_API_KEY": API_KEY}
+
+    def stats(self):
+        with urllib.request.urlopen(self.base_url + "/_mock/stats", timeout=10) as answer:
+            return json.loads(answer.read())
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.log.close()
+
+
+def create_queue(directory, count):
+    """jobs.db with `count` queued image jobs, made by the worker's own `enqueue` (schema included)."""
+    database = os.path.join(directory, "jobs.db")
+    subprocess.run(
+        [binary("reactor-worker"), "enqueue", "image_generation", "--params", PARAMS, "--count", str(count),
+         "--db", database], check=True, stdout=subprocess.DEVNULL, cwd=directory)
+    return database
+
+
+def worker_command(implementation, drain=True):
+    if implementation == "reactor":
+        command = [binary("reactor-worker"), "run"]
+    else:
+        command = ["python3", BASELINE]
+    return command + (["--drain"] if drain else [])
+
+
+def worker_environment(directory, mock, capacity, extra=None):
+    environment = dict(os.environ)
+    environment.update(mock.environment())
+    environment.update({
+        "JOBS_DB": os.path.join(directory, "jobs.db"), "OUTPUT_DIR": os.path.join(directory, "outputs"),
+        "MAX_CONCURRENT_JOBS": str(capacity), "LOG_LEVEL": "info",
+    })
+    environment.update(extra or {})
+    return environment
+
+
+def run_to_drain(implementation, directory, mock, capacity, timeout, extra=None):
+    """Runs a worker with --drain under /usr/bin/time; returns wall, CPU and peak RSS (stderr → worker.log)."""
+    timing = os.path.join(directory, "time.txt")
+    command = ["/usr/bin/time", "-o", timing, "-f", "%e %U %S %M"] + worker_command(implementation)
+    with open(os.path.join(directory, "worker.log"), "w") as log:
+        process = subprocess.Popen(
+            command, env=worker_environment(directory, mock, capacity, extra), cwd=directory,
+            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        timed_out = False
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    wall = user = system = rss_kb = float("nan")
+    try:
+        with open(timing) as file:
+            wall, user, system, rss_kb = (float(value) for value in file.read().split()[-4:])
+    except (OSError, ValueError):
+        pass
+    return {"exit": process.returncode, "timed_out": timed_out, "wall": wall, "cpu": user + system,
+            "rss_mb": rss_kb / 1024}
+
+
+def julian_to_unix(day):
+    return (day - 2440587.5) * 86400.0
+
+
+def row_figures(database):
+    """Counts by status and the makespan: first started_at to last finished_at of completed rows."""
+    connection = sqlite3.connect(database)
+    statuses = dict(connection.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall())
+    first, last = connection.execute(
+        "SELECT min(julianday(started_at)), max(julianday(finished_at)) FROM jobs WHERE status = 'completed'"
+    ).fetchone()
+    connection.close()
+    makespan = julian_to_unix(last) - julian_to_unix(first) if first is not None else float("nan")
+    return {"statuses": statuses, "completed": statuses.get("completed", 0), "makespan": makespan}
+
+
+def process_cpu_seconds(pid):
+    """utime + stime of a running process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ideal_makespan(count, capacity, latency):
+    return math.ceil(count / capacity) * latency
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[index]
+
+
+def record(kind, row):
+    """Appends one result row to bench/out/results.jsonl (git-ignored) for later reading."""
+    os.makedirs(OUT, exist_ok=True)
+    row = dict(row, bench=kind, at=time.strftime("%Y-%m-%dT%H:%M:%S"))
+    with open(os.path.join(OUT, "results.jsonl"), "a") as file:
+        file.write(json.dumps(row) + "\n")
+
+
+def header_lines(header):
+    """The title and rule lines of a Markdown table; header is a list of (title, key, format)."""
+    return ("| " + " | ".join(title for title, _, _ in header) + " |\n"
+            + "| " + " | ".join("---" for _ in header) + " |")
+
+
+def row_line(header, row):
+    """One Markdown table row; a missing or NaN value prints as –."""
+    cells = []
+    for _, key, form in header:
+        value = row.get(key)
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            cells.append("–")
+        else:
+            cells.append(form.format(value))
+    return "| " + " | ".join(cells) + " |"

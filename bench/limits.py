@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""What the machine allows, so the worker's figures read as fractions of it.
+
+  sqlite  bench/limit/sqlite_claim_complete.c (gcc -O2, system libsqlite3) on a fresh jobs.db
+          of --jobs queued rows made by `reactor-worker enqueue`: the worker's claim and
+          completion statements, WAL + synchronous=NORMAL, batch 1 (claim and complete each
+          in its own transaction) and batches of 64 and 256 (one transaction completes the
+          previous batch and claims the next).
+  http    wrk (apt-get install -y wrk) against mock-providers --latency 0 on 127.0.0.1:
+          POST /v1/images/generations with the worker's headers and body
+          (bench/limit/openai_images.lua), 64 connections, for --seconds each, with 1 and
+          2 wrk threads (wrk shares the 2 cores with the mock, as the worker does).
+
+Run:  bench/limits.py [--jobs 20000] [--seconds 10]
+"""
+
+import argparse
+import itertools
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from lib import benchlib as b
+
+HEADER = [("limit", "limit", "{}"), ("setting", "setting", "{}"), ("per second", "rate", "{:.0f}"),
+          ("unit", "unit", "{}"), ("detail", "detail", "{}")]
+
+
+def build_sqlite_program():
+    source = os.path.join(b.BENCH, "limit", "sqlite_claim_complete.c")
+    program = os.path.join(b.OUT, "sqlite_claim_complete")
+    os.makedirs(b.OUT, exist_ok=True)
+    subprocess.run(["gcc", "-O2", "-o", program, source, "-lsqlite3"], check=True)
+    return program
+
+
+def sqlite_rows(jobs):
+    program = build_sqlite_program()
+    for batch in (1, 64, 256):
+        directory = b.workspace(f"sqlite-{batch}")
+        database = b.create_queue(directory, jobs)
+        output = subprocess.run([program, database, str(batch)], check=True, capture_output=True, text=True,
+                                timeout=600).stdout
+        figures = dict(pair.split("=") for pair in output.split())
+        b.remove(directory)
+        yield {"limit": "sqlite claim+complete", "setting": f"batch {batch}",
+               "rate": float(figures["jobs_per_second"]), "unit": "jobs",
+               "detail": f"{figures['jobs']} jobs in {figures['seconds']} s, "
+                         f"{figures['commits_per_second']} commits/s"}
+
+
+def http_rows(seconds):
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    script = os.path.join(b.BENCH, "limit", "openai_images.lua")
+    for threads in (1, 2):
+        directory = b.workspace("wrk")
+        mock = b.Mock(0, directory)
+        try:
+            output = subprocess.run(
+                ["wrk", f"-t{threads}", "-c64", f"-d{seconds:g}s", "-s", script, mock.base_url],
+                check=True, capture_output=True, text=True, timeout=seconds + 60).stdout
+        finally:
+            mock.stop()
+            b.remove(directory)
+        rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+        latency = re.search(r"Latency\s+(\S+)", output).group(1)
+        errors = re.search(r"non2xx=(\d+)", output).group(1)
+        yield {"limit": "mock-providers HTTP", "setting": f"wrk -t{threads} -c64", "rate": rate, "unit": "requests",
+               "detail": f"mean latency {latency}, non-2xx {errors}"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--jobs", type=int, default=20000, help="rows for each SQLite run")
+    parser.add_argument("--seconds", type=float, default=10, help="duration of each wrk run")
+    arguments = parser.parse_args()
+    b.raise_open_file_limit()
+    print(b.header_lines(HEADER), flush=True)
+    for row in itertools.chain(sqlite_rows(arguments.jobs), http_rows(arguments.seconds)):
+        b.record("limits", row)
+        print(b.row_line(HEADER, row), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
