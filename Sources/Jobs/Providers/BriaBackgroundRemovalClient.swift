@@ -30,15 +30,8 @@ public struct BriaBackgroundRemovalClient: JobHandler {
         let headers: [(name: String, value: String)] = [("api_token", token)]
         let started = context.loop.now
         let complete = { (url: String, id: String) in
-            let waited = context.loop.now - started
-            context.download(url, as: "cutout.png", provider: Self.api) { downloaded in
-                switch downloaded {
-                case .failure(let failure): finish(.failed(failure))
-                case .success(let file):
-                    finish(
-                        .completed(result: context.providerResult(files: [file], taskID: id, providerSeconds: waited)))
-                }
-            }
+            context.completeWithDownload(
+                url, as: "cutout.png", provider: Self.api, taskID: id, startedAt: started, finish: finish)
         }
         let poll = { (id: String, statusURL: String, firstDelay: Double) in
             context.pollProviderTask(

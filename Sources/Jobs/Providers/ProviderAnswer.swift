@@ -133,3 +133,21 @@ extension JobContext {
         return "\(stem).\(known.contains(ext) ? ext : fallback)"
     }
 }
+
+extension JobContext {
+    /// Downloads the one output file of a finished provider task into this job's folder and
+    /// completes the job with it, or fails it with the download's error.
+    func completeWithDownload(
+        _ url: String, as name: String, provider: String, taskID: String, startedAt: Double,
+        finish: @escaping (JobOutcome) -> Void
+    ) {
+        let waited = loop.now - startedAt
+        download(url, as: name, provider: provider) { downloaded in
+            switch downloaded {
+            case .failure(let failure): finish(.failed(failure))
+            case .success(let file):
+                finish(.completed(result: self.providerResult(files: [file], taskID: taskID, providerSeconds: waited)))
+            }
+        }
+    }
+}

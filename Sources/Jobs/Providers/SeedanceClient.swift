@@ -39,16 +39,8 @@ public struct SeedanceClient: JobHandler {
                 case .failure(let failure):
                     finish(.failed(failure))
                 case .success(let url):
-                    let waited = context.loop.now - started
-                    context.download(url, as: "video.mp4", provider: Self.api) { downloaded in
-                        switch downloaded {
-                        case .failure(let failure): finish(.failed(failure))
-                        case .success(let file):
-                            finish(
-                                .completed(
-                                    result: context.providerResult(files: [file], taskID: id, providerSeconds: waited)))
-                        }
-                    }
+                    context.completeWithDownload(
+                        url, as: "video.mp4", provider: Self.api, taskID: id, startedAt: started, finish: finish)
                 }
             }
         }

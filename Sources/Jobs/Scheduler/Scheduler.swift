@@ -261,7 +261,7 @@ public final class Scheduler {
                 let note = "attempt \(run.job.attempts) of \(run.job.maxAttempts) failed: \(message)"
                 store.record(.retry(id: id, error: note, runAfter: Date().timeIntervalSince1970 + delay))
                 fields.event = "retry"
-                log.warning("\(prefix) Job \(id) \(note); retrying in \(Self.seconds(delay))", fields)
+                log.warning("\(prefix) Retrying job \(id) in \(Self.seconds(delay)): \(note)", fields)
             } else {
                 let final =
                     failure.kind == .transient ? "\(message) (gave up after \(run.job.attempts) attempts)" : message
