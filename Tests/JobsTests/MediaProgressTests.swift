@@ -52,4 +52,17 @@ final class MediaProgressTests: XCTestCase {
         Array(text.utf8).withUnsafeBytes { tail.append($0) }
         XCTAssertEqual(tail.lastLines(3), "line 38\nline 39\nline 40")
     }
+
+    func testFfmpegFailuresAreRetriedOnlyWhenASignalCausedThem() {
+        let failed = MediaWork.failure(
+            ChildTermination(reason: .exited(1), stderrTail: "No such filter", wasStopped: false))
+        XCTAssertEqual(failed.kind, .permanent)
+        XCTAssertEqual(failed.message, "ffmpeg exited with status 1:\nNo such filter")
+        let killed = MediaWork.failure(ChildTermination(reason: .signalled(SIGKILL), stderrTail: "", wasStopped: false))
+        XCTAssertEqual(killed.kind, .transient)
+        XCTAssertEqual(killed.message, "ffmpeg was killed by signal 9 (SIGKILL)")
+        let interrupted = MediaWork.failure(ChildTermination(reason: .exited(255), stderrTail: "", wasStopped: false))
+        XCTAssertEqual(interrupted.kind, .transient)
+        XCTAssertEqual(interrupted.message, "ffmpeg exited with status 255, as it does when a signal interrupts it")
+    }
 }

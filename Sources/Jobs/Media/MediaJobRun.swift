@@ -31,14 +31,25 @@ public struct MediaWork: Sendable {
         guard ending.succeeded, !stop.isRequested else {
             unlink(temporary)
             if ending.wasStopped || stop.isRequested { throw .permanent("ffmpeg was stopped") }
-            let detail = ending.stderrTail.isEmpty ? "" : ":\n" + ending.stderrTail
-            let message = "ffmpeg \(ending.summary)\(detail)"
-            // A signal (the OOM killer, say) may not strike again; an exit status will.
-            if case .signalled = ending.reason { throw .transient(message) }
-            throw .permanent(message)
+            throw Self.failure(ending)
         }
         reportProgress(1)
         return try outputs.commit(temporary: temporary, as: name)
+    }
+
+    /// Why a run of ffmpeg that was not stopped by us failed, with its last stderr lines.
+    static func failure(_ ending: ChildTermination) -> JobFailure {
+        let detail = ending.stderrTail.isEmpty ? "" : ":\n" + ending.stderrTail
+        switch ending.reason {
+        case .signalled, .exited(255):
+            // A signal from outside (the OOM killer; systemd stopping the whole cgroup, after
+            // which ffmpeg exits 255) may not strike again: worth another attempt.
+            let cause = ending.reason == .exited(255) ? ", as it does when a signal interrupts it" : ""
+            return .transient("ffmpeg \(ending.summary)\(cause)\(detail)")
+        case .exited:
+            // Bad input or an unsupported stream: the same command fails the same way again.
+            return .permanent("ffmpeg \(ending.summary)\(detail)")
+        }
     }
 
     /// An argument as a shell would need it, for the logged command line.

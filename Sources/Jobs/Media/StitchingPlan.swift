@@ -128,8 +128,7 @@ public struct StitchingPlan: Sendable, Equatable {
             let labels = inputs.indices.map { hasAudio ? "[v\($0)][a\($0)]" : "[v\($0)]" }.joined()
             parts.append("\(labels)concat=n=\(inputs.count):v=1:a=\(hasAudio ? 1 : 0)[v]" + (hasAudio ? "[a]" : ""))
         case .crossfade:
-            parts += crossfades(stream: "v") { fade, offset in "xfade=transition=fade:duration=\(fade):offset=\(offset)"
-            }
+            parts += crossfades(stream: "v") { "xfade=transition=fade:duration=\($0):offset=\($1)" }
             if hasAudio { parts += crossfades(stream: "a") { fade, _ in "acrossfade=d=\(fade)" } }
         }
         return parts.joined(separator: ";")
