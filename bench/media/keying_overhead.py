@@ -173,7 +173,7 @@ def main():
             f"in the worker around its ffmpeg child (claim, ffprobe, spawn, rename, result; job − child, "
             f"median {added:.3f} s) against ffmpeg alone (median {solo_median:.3f} s); **{cpu_overhead:+.2f} % "
             f"of CPU time** (the whole worker process with its ffprobe and ffmpeg against ffmpeg alone, median "
-            f"of rounds). Aim: < 3 %. Whole wall times, worker job against the ffmpeg run right after it: "
+            f"of rounds). Aim: < 3 %. Whole wall times, worker job against the ffmpeg-alone run of the same round: "
             f"median {paired:+.2f} % — on this shared 2-core machine (15-minute load average {load:.1f} "
             f"during the run) neighbours' builds swing single encodes by tens of per cent either way, so the "
             f"two figures above are the measurement and this one is context.\n")
