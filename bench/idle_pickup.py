@@ -102,6 +102,7 @@ def measure(implementation, idle_seconds, rows, interval, keep):
         "worker": implementation, "idle_seconds": idle_seconds, "idle_cpu_percent": 100 * idle_cpu / idle_seconds,
         "rows": len(delays), "p50_ms": b.percentile(delays, 0.50), "p99_ms": b.percentile(delays, 0.99),
         "max_ms": max(delays) if delays else None, "note": note,
+        "slowest": sorted(((round(d, 1), i) for i, d in zip(committed, delays)), reverse=True)[:5],
     }
 
 

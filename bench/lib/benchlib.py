@@ -14,6 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -70,6 +71,9 @@ class Mock:
     def environment(self):
         return {"OPENAI_BASE_URL": self.base_url + "/v1", "OPENAI_API_KEY": API_KEY}
 
+    def cpu_seconds(self):
+        return process_cpu_seconds(self.process.pid)
+
     def stats(self):
         with urllib.request.urlopen(self.base_url + "/_mock/stats", timeout=10) as answer:
             return json.loads(answer.read())
@@ -112,14 +116,56 @@ def worker_environment(directory, mock, capacity, extra=None):
     return environment
 
 
+class ThreadSampler:
+    """Samples the CPU time of each thread of a process (and of its single child, for a process
+    wrapped in /usr/bin/time) every `period` s, keeping the last values; threads that end keep
+    their last sample. `main` is the thread whose id is the process id (the loop thread of
+    reactor-worker, the poll thread of the baseline)."""
+
+    def __init__(self, pid, follow_child=False, period=0.2):
+        self.pid, self.follow_child, self.period = pid, follow_child, period
+        self.threads = {}
+        self.worker_pid = None
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        ticks = os.sysconf("SC_CLK_TCK")
+        while not self.done.wait(self.period):
+            try:
+                pid = self.pid
+                if self.follow_child:
+                    with open(f"/proc/{pid}/task/{pid}/children") as file:
+                        children = file.read().split()
+                    if not children:
+                        continue
+                    pid = int(children[0])
+                self.worker_pid = pid
+                for tid in os.listdir(f"/proc/{pid}/task"):
+                    with open(f"/proc/{pid}/task/{tid}/stat") as file:
+                        fields = file.read().rsplit(")", 1)[1].split()
+                    self.threads[int(tid)] = (int(fields[11]) + int(fields[12])) / ticks
+            except (OSError, ValueError):
+                pass
+
+    def stop(self):
+        self.done.set()
+        self.thread.join()
+        main = self.threads.get(self.worker_pid, 0.0)
+        return main, sum(self.threads.values()) - main
+
+
 def run_to_drain(implementation, directory, mock, capacity, timeout, extra=None):
-    """Runs a worker with --drain under /usr/bin/time; returns wall, CPU and peak RSS (stderr → worker.log)."""
+    """Runs a worker with --drain under /usr/bin/time; returns wall, CPU (total, main thread, other
+    threads) and peak RSS. The worker's stderr goes to worker.log."""
     timing = os.path.join(directory, "time.txt")
     command = ["/usr/bin/time", "-o", timing, "-f", "%e %U %S %M"] + worker_command(implementation)
     with open(os.path.join(directory, "worker.log"), "w") as log:
         process = subprocess.Popen(
             command, env=worker_environment(directory, mock, capacity, extra), cwd=directory,
             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        sampler = ThreadSampler(process.pid, follow_child=True)
         timed_out = False
         try:
             process.wait(timeout)
@@ -127,6 +173,7 @@ def run_to_drain(implementation, directory, mock, capacity, timeout, extra=None)
             timed_out = True
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        main_cpu, other_cpu = sampler.stop()
     wall = user = system = rss_kb = float("nan")
     try:
         with open(timing) as file:
@@ -134,7 +181,7 @@ def run_to_drain(implementation, directory, mock, capacity, timeout, extra=None)
     except (OSError, ValueError):
         pass
     return {"exit": process.returncode, "timed_out": timed_out, "wall": wall, "cpu": user + system,
-            "rss_mb": rss_kb / 1024}
+            "main_cpu": main_cpu, "other_cpu": other_cpu, "rss_mb": rss_kb / 1024}
 
 
 def julian_to_unix(day):
@@ -158,6 +205,13 @@ def process_cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as file:
         fields = file.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds():
+    """CPU seconds all processes have used since boot (all cores; /proc/stat minus idle and iowait)."""
+    with open("/proc/stat") as file:
+        values = [int(value) for value in file.readline().split()[1:]]
+    return (sum(values[:8]) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def ideal_makespan(count, capacity, latency):
