@@ -8,7 +8,8 @@ Per worker: a fresh jobs.db and mock-providers (latency 0), the worker started w
   pickup     this script inserts --rows rows (default 200) one at a time, each in its own
              committed transaction, --interval apart on average (default 50 ms, jittered);
              it notes time.time() right after each COMMIT returns. Delay = the row's
-             started_at (the worker's `processing` mark) minus that commit time; p50/p99/max.
+             started_at (the worker's `processing` mark) minus that commit time; p50/p99/max,
+             and how many rows waited more than 10 ms.
 Then SIGTERM, and the worker must exit 0.
 
 Run:  bench/idle_pickup.py [--idle 30] [--rows 200] [--interval 0.05] [--only reactor]
@@ -27,7 +28,7 @@ from lib import benchlib as b
 HEADER = [
     ("worker", "worker", "{}"), ("idle s", "idle_seconds", "{:g}"), ("idle CPU % core", "idle_cpu_percent", "{:.3f}"),
     ("rows", "rows", "{}"), ("pickup p50 ms", "p50_ms", "{:.1f}"), ("p99 ms", "p99_ms", "{:.1f}"),
-    ("max ms", "max_ms", "{:.1f}"), ("note", "note", "{}"),
+    ("max ms", "max_ms", "{:.1f}"), ("rows > 10 ms", "late", "{}"), ("note", "note", "{}"),
 ]
 
 
@@ -101,7 +102,7 @@ def measure(implementation, idle_seconds, rows, interval, keep):
     return {
         "worker": implementation, "idle_seconds": idle_seconds, "idle_cpu_percent": 100 * idle_cpu / idle_seconds,
         "rows": len(delays), "p50_ms": b.percentile(delays, 0.50), "p99_ms": b.percentile(delays, 0.99),
-        "max_ms": max(delays) if delays else None, "note": note,
+        "max_ms": max(delays) if delays else None, "late": sum(1 for delay in delays if delay > 10), "note": note,
         "slowest": sorted(((round(d, 1), i) for i, d in zip(committed, delays)), reverse=True)[:5],
     }
 

@@ -6,12 +6,16 @@
           completion statements, WAL + synchronous=NORMAL, batch 1 (claim and complete each
           in its own transaction) and batches of 64 and 256 (one transaction completes the
           previous batch and claims the next).
+  files   the output-file discipline of one image job, in python3 (the time is in the
+          system calls): mkdir OUTPUT_DIR/<id>, write the mock's 12,420-byte PNG to a
+          temporary name, fsync, close, rename; --files files with 1 and 4 threads, and
+          without the fsync.
   http    wrk (apt-get install -y wrk) against mock-providers --latency 0 on 127.0.0.1:
           POST /v1/images/generations with the worker's headers and body
           (bench/limit/openai_images.lua), 64 connections, for --seconds each, with 1 and
           2 wrk threads (wrk shares the 2 cores with the mock, as the worker does).
 
-Run:  bench/limits.py [--jobs 20000] [--seconds 10]
+Run:  bench/limits.py [--jobs 20000] [--files 4000] [--seconds 10]
 """
 
 import argparse
@@ -21,6 +25,8 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
+import time
 
 from lib import benchlib as b
 
@@ -51,6 +57,38 @@ def sqlite_rows(jobs):
                          f"{figures['commits_per_second']} commits/s"}
 
 
+def write_outputs(root, ids, sync):
+    data = os.urandom(12420)  # the size of the mock's PNG
+    for job in ids:
+        folder = os.path.join(root, str(job))
+        os.mkdir(folder)
+        temporary = os.path.join(folder, f".image-1.png.{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        os.write(descriptor, data)
+        if sync:
+            os.fsync(descriptor)
+        os.close(descriptor)
+        os.rename(temporary, os.path.join(folder, "image-1.png"))
+
+
+def file_rows(count):
+    for threads, sync in ((1, True), (4, True), (1, False)):
+        directory = b.workspace("files")
+        os.sync()  # start with no dirty pages left by an earlier run
+        started = time.monotonic()
+        workers = [threading.Thread(target=write_outputs, args=(directory, range(i, count, threads), sync))
+                   for i in range(threads)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        seconds = time.monotonic() - started
+        b.remove(directory)
+        yield {"limit": "output files", "setting": f"{threads} thread{'s' if threads > 1 else ''}"
+               + ("" if sync else ", no fsync"), "rate": count / seconds, "unit": "files",
+               "detail": f"{count} × (mkdir, write 12,420 B, {'fsync, ' if sync else ''}rename) in {seconds:.2f} s"}
+
+
 def http_rows(seconds):
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
@@ -75,11 +113,13 @@ def http_rows(seconds):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20000, help="rows for each SQLite run")
+    parser.add_argument("--files", type=int, default=4000, help="files for each output-file run")
     parser.add_argument("--seconds", type=float, default=10, help="duration of each wrk run")
     arguments = parser.parse_args()
     b.raise_open_file_limit()
     print(b.header_lines(HEADER), flush=True)
-    for row in itertools.chain(sqlite_rows(arguments.jobs), http_rows(arguments.seconds)):
+    for row in itertools.chain(sqlite_rows(arguments.jobs), file_rows(arguments.files),
+                               http_rows(arguments.seconds)):
         b.record("limits", row)
         print(b.row_line(HEADER, row), flush=True)
 

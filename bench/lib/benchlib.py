@@ -50,7 +50,9 @@ def workspace(name):
 
 
 def remove(path):
+    """Deletes a run's folder and flushes the deletion, so its writeback does not land in the next run."""
     shutil.rmtree(path, ignore_errors=True)
+    os.sync()
 
 
 class Mock:
