@@ -7,6 +7,12 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ulimit -n "$(ulimit -Hn)"
 mkdir -p out
+# Run folders are set aside and deleted once at the end, then the disk gets 31 s to forget
+# the freed inodes (see TRASH in lib/benchlib.py).
+export BENCH_KEEP_TRASH=1
+trash="${TMPDIR:-/tmp}/rw-bench-trash"
+empty_trash() { rm -rf "$trash"; sync; sleep 31; }
+[ -d "$trash" ] && empty_trash
 report="out/run-$(date -u +%Y%m%dT%H%M%SZ).md"
 {
     echo "# bench run $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB"
@@ -15,4 +21,5 @@ report="out/run-$(date -u +%Y%m%dT%H%M%SZ).md"
     echo; echo "## overhead"; ./overhead.sh
     echo; echo "## idle and pickup"; ./idle_pickup.py
 } 2>&1 | tee "$report"
+empty_trash
 echo "kept in bench/$report"
