@@ -8,8 +8,8 @@
           previous batch and claims the next).
   files   the output-file discipline of one image job, in python3 (the time is in the
           system calls): mkdir OUTPUT_DIR/<id>, write the mock's 12,420-byte PNG to a
-          temporary name, fsync, close, rename; --files files with 1 and 4 threads, and
-          without the fsync.
+          temporary name, fsync, close, rename; --files files with 1 and 4 threads, with
+          and without the fsync.
   http    wrk (apt-get install -y wrk) against mock-providers --latency 0 on 127.0.0.1:
           POST /v1/images/generations with the worker's headers and body
           (bench/limit/openai_images.lua), 64 connections, for --seconds each, with 1 and
@@ -72,7 +72,7 @@ def write_outputs(root, ids, sync):
 
 
 def file_rows(count):
-    for threads, sync in ((1, True), (4, True), (1, False)):
+    for threads, sync in ((1, True), (4, True), (1, False), (4, False)):
         directory = b.workspace("files")
         os.sync()  # start with no dirty pages left by an earlier run
         started = time.monotonic()
