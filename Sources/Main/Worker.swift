@@ -19,7 +19,7 @@ final class Worker {
         let store = try SQLiteJobStore(
             path: settings.databasePath, loop: loop, log: log, owner: WorkerIdentity.current(),
             leaseSeconds: settings.leaseSeconds)
-        let http = HTTPClient(loop: loop)
+        let http = HTTPClient(loop: loop, maxConnections: settings.maxConcurrentJobs)
         scheduler = Scheduler(
             loop: loop, store: store, registry: HandlerCatalog.registry(), settings: settings, log: log, http: http)
         scheduler.drainWhenIdle = drain

@@ -98,15 +98,21 @@ public struct OpenAIImageClient: JobHandler {
                 images, index: index + 1, files: files + [path], result: result, context: context, finish: finish)
         }
         if let encoded = image["b64_json"]?.stringValue {
-            guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !data.isEmpty else {
+            // Strict decoding is the fast path; tolerate line breaks and the like only when it fails.
+            guard
+                let data = Data(base64Encoded: encoded)
+                    ?? Data(base64Encoded: encoded, options: .ignoreUnknownCharacters),
+                !data.isEmpty
+            else {
                 finish(.failed(.transient("OpenAI sent data[\(index)].b64_json that is not valid base64")))
                 return
             }
             let name = "image-\(index + 1).\(MediaSniffer.fileExtension(for: data, default: "png"))"
-            do {
-                next(try context.outputs.write(data, as: name))
-            } catch {
-                finish(.failed(error))
+            context.writeOutput(data, as: name) { outcome in
+                switch outcome {
+                case .success(let path): next(path)
+                case .failure(let failure): finish(.failed(failure))
+                }
             }
         } else if let url = image["url"]?.stringValue {
             let ext = URL(string: url)?.pathExtension.lowercased() ?? ""

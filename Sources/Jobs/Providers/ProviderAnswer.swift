@@ -114,12 +114,12 @@ extension JobContext {
                     }
                 }
             case .inline(let data):
-                do {
-                    let ext = MediaSniffer.fileExtension(for: data, default: "png")
-                    let path = try self.outputs.write(data, as: name(index, "inline.\(ext)"))
-                    next(index + 1, files + [path])
-                } catch {
-                    completion(.failure(error))
+                let ext = MediaSniffer.fileExtension(for: data, default: "png")
+                writeOutput(data, as: name(index, "inline.\(ext)")) { outcome in
+                    switch outcome {
+                    case .success(let path): next(index + 1, files + [path])
+                    case .failure(let failure): completion(.failure(failure))
+                    }
                 }
             }
         }

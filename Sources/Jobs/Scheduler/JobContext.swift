@@ -24,6 +24,9 @@ public final class JobContext {
     private var transfers: Set<HTTPClient.TransferID> = []
     private var timers: [ObjectIdentifier: TimerWatcher] = [:]
     private var cancelHandlers: [() -> Void] = []
+    /// Completions of output files being written on writer threads, by token.
+    private var outputWrites: [Int: (Result<String, JobFailure>) -> Void] = [:]
+    private var nextOutputWrite = 0
     public private(set) var isCancelled = false
     private var lastProgressWrite = -Double.infinity
     private var pendingProgress: Double?
@@ -85,6 +88,16 @@ public final class JobContext {
         timer.schedule(after: seconds)
     }
 
+    func registerOutputWrite(_ completion: @escaping (Result<String, JobFailure>) -> Void) -> Int {
+        nextOutputWrite += 1
+        outputWrites[nextOutputWrite] = completion
+        return nextOutputWrite
+    }
+
+    func takeOutputWrite(_ token: Int) -> ((Result<String, JobFailure>) -> Void)? {
+        outputWrites.removeValue(forKey: token)
+    }
+
     /// Registers cleanup to run if the job is cancelled or times out (e.g. stop a child process).
     public func onCancel(_ handler: @escaping () -> Void) {
         cancelHandlers.append(handler)
@@ -143,6 +156,7 @@ public final class JobContext {
         for timer in timers.values { timer.stop() }
         timers.removeAll()
         progressTimer?.stop()
+        outputWrites.removeAll()
         let handlers = cancelHandlers
         cancelHandlers.removeAll()
         for handler in handlers { handler() }
@@ -153,6 +167,7 @@ public final class JobContext {
         for timer in timers.values { timer.stop() }
         timers.removeAll()
         progressTimer?.stop()
+        outputWrites.removeAll()
         cancelHandlers.removeAll()
     }
 }

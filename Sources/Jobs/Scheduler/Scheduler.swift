@@ -41,6 +41,7 @@ public final class Scheduler {
     private var drainCheckPending = false
     private var timers: [TimerWatcher] = []
     private var retryWake: TimerWatcher?
+    private var hintRecheck: TimerWatcher?
     private var shutdownDeadline: TimerWatcher?
     private var changeWatcher: FileChangeWatcher?
 
@@ -94,7 +95,7 @@ public final class Scheduler {
         let name = (settings.databasePath as NSString).lastPathComponent
         changeWatcher = FileChangeWatcher(
             loop: loop, directory: directory.isEmpty ? "." : directory, names: [name, name + "-wal"]
-        ) { [unowned self] in self.changeHint() }
+        ) { [unowned self] in self.fileChanged() }
         changeWatcher?.start()
         if changeWatcher == nil {
             log.warning("inotify is unavailable; new jobs are found by the \(settings.fallbackPollSeconds) s poll only")
@@ -106,6 +107,22 @@ public final class Scheduler {
         }
         repeating(every: max(settings.leaseSeconds / 2, 1)) { [unowned self] in self.recoverAbandoned() }
         recoverAbandoned()
+    }
+
+    /// The database files were written. Another program's write can show up here a moment
+    /// before its commit is visible to our reader, so look again shortly after (about 3 ms,
+    /// then 30 ms) instead of leaving the row to the slow fallback poll.
+    private func fileChanged() {
+        changeHint()
+        let timer = hintRecheck ?? TimerWatcher(loop: loop) {}
+        hintRecheck = timer
+        var stage = 0
+        timer.setCallback { [unowned self, unowned timer] in
+            self.changeHint()
+            stage += 1
+            if stage == 1 { timer.schedule(after: 0.03) }
+        }
+        timer.schedule(after: 0.003)
     }
 
     /// Something may have changed in the database: claim if there is room, end cancelled jobs.
@@ -354,6 +371,7 @@ public final class Scheduler {
         for timer in timers { timer.stop() }
         timers.removeAll()
         retryWake?.stop()
+        hintRecheck?.stop()
         shutdownDeadline?.stop()
         changeWatcher?.stop()
         changeWatcher = nil

@@ -80,11 +80,12 @@ public final class SQLiteJobStore: JobStore {
         SELECT id FROM jobs INDEXED BY jobs_claim_order WHERE status = 'queued' AND job_type <> 'video_keying'
         AND \(runnableTail) ORDER BY priority DESC, id LIMIT ?3
         """
+    // `+status` keeps SQLite on the rowid lookup: with the status index it walked every queued row.
     private static let markClaimed = """
         UPDATE jobs SET status = CASE WHEN job_type = 'video_keying' THEN 'keying_processing' ELSE 'processing' END,
             attempts = attempts + 1, progress = 0, started_at = \(now), updated_at = \(now),
             lease_owner = ?2, lease_until = ?3
-        WHERE id IN (SELECT value FROM json_each(?1)) AND status = 'queued'
+        WHERE id IN (SELECT value FROM json_each(?1)) AND +status = 'queued'
         RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id,
             (\(JobSchema.gateKeyExpression)) AS gate_key
         """

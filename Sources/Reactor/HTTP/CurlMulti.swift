@@ -38,7 +38,7 @@ final class CurlMulti {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
     }()
 
-    init(loop: EventLoop) {
+    init(loop: EventLoop, maxConnections: Int) {
         _ = Self.globalInit
         self.loop = loop
         guard let multi = curl_multi_init() else { fatalError("libcurl could not create a multi handle") }
@@ -48,6 +48,9 @@ final class CurlMulti {
         _ = ccurl_multi_setopt_socket(multi, curlSocketCallback)
         _ = ccurl_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, me)
         _ = ccurl_multi_setopt_timer(multi, curlTimerCallback)
+        // Keep an idle connection for every job that may run at once, so a finished request's
+        // connection is reused by the next instead of closed and opened again.
+        _ = ccurl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(maxConnections, 16))
         _ = ccurl_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, me)
     }
 

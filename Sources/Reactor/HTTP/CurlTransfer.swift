@@ -70,6 +70,11 @@ final class CurlTransfer {
                 ccurl_easy_setopt_long(easy, CURLOPT_CONNECTTIMEOUT_MS, Int(min(request.timeout, 30) * 1000)),
                 "CONNECTTIMEOUT_MS")
         }
+        if request.downloadPath == nil {
+            // API answers are small; curl's default 16 KiB receive buffer per transfer was half
+            // the heap with 2,000 in flight (bench/RESULTS.md). Downloads keep the default.
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 4096), "BUFFERSIZE")
+        }
         if request.downloadPath != nil {
             // Large downloads of unknown length: fail on a stall instead of a fixed cap (A.10).
             try check(ccurl_easy_setopt_long(easy, CURLOPT_LOW_SPEED_LIMIT, 1), "LOW_SPEED_LIMIT")
@@ -158,18 +163,29 @@ final class CurlTransfer {
         return true
     }
 
-    /// Called from curl's header callback with one raw header line.
-    func receiveHeader(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("HTTP/") {
-            // A new response (redirect, 100 Continue): forget the previous one's headers.
+    /// Called from curl's header callback with one raw header line. Works on bytes: Foundation's
+    /// `trimmingCharacters` was a tenth of the worker's instructions per job (bench/RESULTS.md).
+    func receiveHeader(_ line: UnsafeRawBufferPointer) {
+        let bytes = line.bindMemory(to: UInt8.self)
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        var start = 0
+        var end = bytes.count
+        while start < end && isSpace(bytes[start]) { start += 1 }
+        while end > start && isSpace(bytes[end - 1]) { end -= 1 }
+        guard start < end else { return }
+        if end - start >= 5 && bytes[start] == 0x48 && bytes[start + 1] == 0x54 && bytes[start + 2] == 0x54
+            && bytes[start + 3] == 0x50 && bytes[start + 4] == 0x2F
+        {
+            // "HTTP/": a new response (redirect, 100 Continue): forget the previous one's headers.
             headers.removeAll()
             status = 0
             return
         }
-        guard let colon = trimmed.firstIndex(of: ":") else { return }
-        let name = trimmed[..<colon].lowercased()
-        let value = trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        guard let colon = (start..<end).first(where: { bytes[$0] == 0x3A }) else { return }
+        var valueStart = colon + 1
+        while valueStart < end && isSpace(bytes[valueStart]) { valueStart += 1 }
+        let name = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<colon]), as: UTF8.self).lowercased()
+        let value = String(decoding: UnsafeBufferPointer(rebasing: bytes[valueStart..<end]), as: UTF8.self)
         if let existing = headers[name] {
             headers[name] = existing + ", " + value
         } else {
@@ -241,8 +257,7 @@ private let curlWriteHeader: curl_write_callback = { pointer, size, count, userd
     guard let userdata, let pointer else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
-    let line = String(decoding: UnsafeRawBufferPointer(start: pointer, count: length), as: UTF8.self)
-    transfer.receiveHeader(line)
+    transfer.receiveHeader(UnsafeRawBufferPointer(start: pointer, count: length))
     return length
 }
 

@@ -18,9 +18,10 @@ public final class HTTPClient {
     private var transfers: [TransferID: CurlTransfer] = [:]
     private var nextID: UInt64 = 1
 
-    public init(loop: EventLoop) {
+    /// `maxConnections`: idle connections kept for reuse (at least as many as requests that run at once).
+    public init(loop: EventLoop, maxConnections: Int = 64) {
         self.loop = loop
-        multi = CurlMulti(loop: loop)
+        multi = CurlMulti(loop: loop, maxConnections: maxConnections)
         multi.onDone = { [unowned self] easy, code in self.finished(easy: easy, code: code) }
         multi.onFatal = { [unowned self] message in self.failEverything(message) }
     }

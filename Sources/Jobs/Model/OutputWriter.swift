@@ -1,0 +1,45 @@
+import Dispatch
+import Foundation
+import Reactor
+
+/// Writes job output files off the loop thread.
+///
+/// Creating the job folder, writing the file, its fsync and the rename cost from 0.6 to over
+/// 100 ms per file on a busy disk (bench/RESULTS.md), all of which stalled every other job while
+/// the loop did them. A few serial queues (files of one job stay in order on one of them) do it
+/// instead, and the result returns to the loop through `EventLoop.execute`.
+enum OutputWriter {
+    static let queues = (0..<4).map { DispatchQueue(label: "reactor-worker.outputs.\($0)") }
+
+    static func queue(for jobID: Int64) -> DispatchQueue {
+        queues[Int(UInt64(bitPattern: jobID) % UInt64(queues.count))]
+    }
+}
+
+/// Lets a writer thread name a job context without owning it: releasing this box never runs
+/// the context's deinit off the loop. @unchecked Sendable: the weak reference is only loaded on
+/// the loop thread (inside `EventLoop.execute`).
+private final class WeakContext: @unchecked Sendable {
+    weak var context: JobContext?
+    init(_ context: JobContext) { self.context = context }
+}
+
+extension JobContext {
+    /// Writes `data` to `name` in this job's folder (temporary name, fsync, rename) on a writer
+    /// thread; `completion` runs on the loop with the final path, unless the job was cancelled.
+    public func writeOutput(_ data: Data, as name: String, completion: @escaping (Result<String, JobFailure>) -> Void) {
+        let outputs = outputs
+        let loop = loop
+        // The completion stays here on the loop; the writer thread only carries Sendable values.
+        let token = registerOutputWrite(completion)
+        let target = WeakContext(self)
+        phase = "saving"
+        OutputWriter.queue(for: job.id).async {
+            let result = Result { () throws(JobFailure) in try outputs.write(data, as: name) }
+            loop.execute {
+                guard let context = target.context, !context.isCancelled else { return }
+                context.takeOutputWrite(token)?(result)
+            }
+        }
+    }
+}
