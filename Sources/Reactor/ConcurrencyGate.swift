@@ -42,19 +42,6 @@ public final class ConcurrencyGate {
         return slot
     }
 
-    /// Moves a held slot to another key (a job whose provider is known only after claiming).
-    /// Returns false, changing nothing, when the new key is at its cap.
-    public func rekey(slot: Int, to key: String?) -> Bool {
-        precondition(slotTaken[slot], "rekey of a free slot \(slot)")
-        let old = slotKeys[slot]
-        if old == key { return true }
-        if let key, let cap = caps[key], perKey[key, default: 0] >= cap { return false }
-        if let old { perKey[old, default: 1] -= 1 }
-        if let key { perKey[key, default: 0] += 1 }
-        slotKeys[slot] = key
-        return true
-    }
-
     /// Frees a slot taken by `acquire`.
     public func release(slot: Int) {
         precondition(slotTaken[slot], "release of a free slot \(slot)")

@@ -52,10 +52,12 @@ public struct JobOutputs: Sendable {
         return try commit(temporary: temporary, as: name)
     }
 
-    /// Removes temporary files a crashed earlier attempt may have left.
+    /// Removes temporary files that an earlier, killed worker process left. This process's own
+    /// temporaries (downloads in progress) are left alone: they carry its pid.
     public func removeStaleTemporaries() {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+        let mine = ".\(getpid()).tmp"
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") && !name.hasSuffix(mine) {
             unlink(directory + "/" + name)
         }
     }

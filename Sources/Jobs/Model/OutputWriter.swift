@@ -25,6 +25,13 @@ private final class WeakContext: @unchecked Sendable {
 }
 
 extension JobContext {
+    /// Removes temporary files a killed earlier attempt left in this job's folder, on the job's
+    /// writer queue: it runs before any output this attempt writes there, and off the loop.
+    func removeStaleOutputs() {
+        let outputs = outputs
+        OutputWriter.queue(for: job.id).async { outputs.removeStaleTemporaries() }
+    }
+
     /// Writes `data` to `name` in this job's folder (temporary name, fsync, rename) on a writer
     /// thread; `completion` runs on the loop with the final path, unless the job was cancelled.
     public func writeOutput(_ data: Data, as name: String, completion: @escaping (Result<String, JobFailure>) -> Void) {

@@ -29,6 +29,4 @@ public struct HandlerRegistry {
         return (provider, handler)
     }
 
-    /// The provider names registered for `type`.
-    public func providers(for type: JobType) -> [String] { (handlers[type] ?? [:]).keys.sorted() }
 }

@@ -243,7 +243,7 @@ public final class Scheduler {
             }
             timeout.schedule(after: limit)
             // A killed earlier attempt may have left a half-written temporary file behind.
-            context.outputs.removeStaleTemporaries()
+            context.removeStaleOutputs()
             run.provider = provider
             run.context = context
             run.timeout = timeout

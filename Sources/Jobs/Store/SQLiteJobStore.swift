@@ -201,8 +201,6 @@ public final class SQLiteJobStore: JobStore {
         record(.renewLeases(ids: ids, owner: owner, until: Date().timeIntervalSince1970 + leaseSeconds))
     }
 
-    public var leaseDuration: Double { leaseSeconds }
-
     // MARK: Row mapping
 
     static func apply(_ update: JobUpdate, owner: String, on connection: SQLiteConnection) throws {

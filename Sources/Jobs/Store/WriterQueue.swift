@@ -27,7 +27,6 @@ final class WriterQueue: Sendable {
         var items: [Item] = []
         var stopping = false
         var stopped = false
-        var busy = false
     }
 
     init(path: String, loop: EventLoop, log: WorkerLog) {
@@ -60,9 +59,6 @@ final class WriterQueue: Sendable {
         condition.unlock()
     }
 
-    /// True while items wait or a batch is being written.
-    var isIdle: Bool { state.withLock { $0.items.isEmpty && !$0.busy } }
-
     /// Writes what is queued, then ends the thread; `done` runs on the loop afterwards.
     func stop(done: @escaping @Sendable () -> Void) {
         submit(Item(apply: { _ in }, afterCommit: nil))
@@ -85,12 +81,10 @@ final class WriterQueue: Sendable {
             let (batch, stopping) = state.withLock { state -> ([Item], Bool) in
                 let taken = state.items
                 state.items.removeAll(keepingCapacity: true)
-                state.busy = !taken.isEmpty
                 return (taken, state.stopping)
             }
             condition.unlock()
             if !batch.isEmpty { write(batch, on: connection) }
-            state.withLock { $0.busy = false }
             if stopping && state.withLock({ $0.items.isEmpty }) {
                 connection.close()
                 condition.lock()

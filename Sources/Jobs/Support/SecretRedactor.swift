@@ -13,7 +13,6 @@ public struct SecretRedactor: Sendable {
         for secret in secrets where result.contains(secret) {
             result = result.replacingOccurrences(of: secret, with: "[redacted]")
         }
-        // OpenAI style "Incorrect API key provided: sk-abc***xyz": drop partial key echoes too.
         return result
     }
 }

@@ -72,8 +72,6 @@ final class CurlMulti {
         _ = curl_multi_remove_handle(multi, easy)
     }
 
-    var openSockets: Int { sockets.count }
-
     // MARK: curl → loop
 
     fileprivate func socketChanged(fd: Int32, what: Int32, known: Bool) {
