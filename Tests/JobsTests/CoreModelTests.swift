@@ -1,6 +1,8 @@
-import Jobs
+import Foundation
 import Reactor
 import XCTest
+
+@testable import Jobs
 
 final class CoreModelTests: XCTestCase {
     func testParamsErrorsNameTheKeyAndWhatWasWrong() {
@@ -54,6 +56,19 @@ final class CoreModelTests: XCTestCase {
             redactor.redact("Incorrect API key provided: sk-live-abcdef123456."),
             "Incorrect API key provided: [redacted].")
         XCTAssertEqual(redactor.redact("abc stays"), "abc stays")
+        XCTAssertEqual(
+            redactor.redact("😀 sk-live-abcdef123456 then sk-live-abcdef123456é"), "😀 [redacted] then [redacted]é")
+        let overlapping = SecretRedactor(secrets: ["secret-key", "secret-key-long"])
+        XCTAssertEqual(overlapping.redact("x secret-key-long y secret-key"), "x [redacted] y [redacted]")
+    }
+
+    func testLogTimestampsAreUTCWithMilliseconds() throws {
+        let stamp = WorkerLog.timestamp()
+        XCTAssertNotNil(stamp.wholeMatch(of: /20\d\d-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d\.\d{3}Z/), stamp)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let parsed = try XCTUnwrap(formatter.date(from: stamp))
+        XCTAssertLessThan(abs(parsed.timeIntervalSinceNow), 60)
     }
 
     func testOpenAIErrorTableTreatsInsufficientQuotaAsFinal() {

@@ -43,24 +43,35 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 
-    /// Parses JSON text; throws with the parser's message on malformed input.
+    /// Parses JSON text; throws a `JSONSyntaxError` naming what was wrong and where.
     public static func parse(_ text: String) throws -> JSONValue {
-        try parse(Data(text.utf8))
+        var text = text
+        return try text.withUTF8 { utf8 throws(JSONSyntaxError) in try JSONParser.parse(utf8) }
     }
 
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try data.withUnsafeBytes { raw throws(JSONSyntaxError) in
+            try JSONParser.parse(raw.assumingMemoryBound(to: UInt8.self))
+        }
     }
 
-    /// Compact JSON text with sorted keys (stable for tests and diffs).
+    /// Compact JSON text with sorted keys (stable for tests and diffs); `pretty` indents it
+    /// for people (`show`), through Foundation's encoder, which is off every hot path.
     public func jsonString(pretty: Bool = false) -> String {
-        String(decoding: jsonData(pretty: pretty), as: UTF8.self)
+        guard !pretty else { return String(decoding: jsonData(pretty: true), as: UTF8.self) }
+        var writer = JSONWriter()
+        writer.write(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     public func jsonData(pretty: Bool = false) -> Data {
+        guard pretty else {
+            var writer = JSONWriter()
+            writer.write(self)
+            return Data(writer.bytes)
+        }
         let encoder = JSONEncoder()
-        encoder.outputFormatting =
-            pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         return (try? encoder.encode(self)) ?? Data("null".utf8)
     }
 

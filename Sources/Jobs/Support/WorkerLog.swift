@@ -119,9 +119,10 @@ public final class WorkerLog: Sendable {
             line = JSONValue.object(object).jsonString() + "\n"
         }
         output.withLock { output in
-            line.utf8CString.withUnsafeBufferPointer { buffer in
+            var line = line
+            line.withUTF8 { buffer in
                 var offset = 0
-                let count = buffer.count - 1  // Without the trailing NUL.
+                let count = buffer.count
                 while offset < count {
                     let written = Foundation.write(output.fd, buffer.baseAddress! + offset, count - offset)
                     if written < 0 && errno == EINTR { continue }
@@ -132,15 +133,32 @@ public final class WorkerLog: Sendable {
         }
     }
 
+    /// `2026-11-29T09:07:22.123Z`, built digit by digit: `String(format:)` went through
+    /// CoreFoundation's formatter on every line (bench/RESULTS.md).
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(
-            format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
-            parts.tm_hour,
-            parts.tm_min, parts.tm_sec, now.tv_nsec / 1_000_000)
+        var text: [UInt8] = []
+        text.reserveCapacity(24)
+        func digits(_ value: Int, _ count: Int, then separator: Character?) {
+            var divisor = 1
+            for _ in 1..<count { divisor *= 10 }
+            while divisor > 0 {
+                text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
+            if let separator { text.append(separator.asciiValue!) }
+        }
+        digits(Int(parts.tm_year) + 1900, 4, then: "-")
+        digits(Int(parts.tm_mon) + 1, 2, then: "-")
+        digits(Int(parts.tm_mday), 2, then: "T")
+        digits(Int(parts.tm_hour), 2, then: ":")
+        digits(Int(parts.tm_min), 2, then: ":")
+        digits(Int(parts.tm_sec), 2, then: ".")
+        digits(Int(now.tv_nsec) / 1_000_000, 3, then: "Z")
+        return String(decoding: text, as: UTF8.self)
     }
 }

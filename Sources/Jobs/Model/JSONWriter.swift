@@ -1,0 +1,87 @@
+/// Writes a `JSONValue` as compact JSON text with sorted keys, straight into bytes.
+///
+/// The output matches what `JSONEncoder` with `.sortedKeys` and `.withoutEscapingSlashes` gave
+/// (keys in byte order, whole numbers below 10^15 without a fraction, other numbers in Swift's
+/// shortest round-trip form, non-finite numbers as `null`) at a fraction of the cost: the
+/// encoder's boxes and dynamic casts were about a sixth of the worker's instructions per job
+/// (bench/RESULTS.md). Plain value; any thread.
+struct JSONWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    mutating func write(_ value: JSONValue) {
+        switch value {
+        case .null: append("null")
+        case .bool(let flag): append(flag ? "true" : "false")
+        case .number(let number): write(number)
+        case .string(let text): write(text)
+        case .array(let array):
+            bytes.append(UInt8(ascii: "["))
+            for (position, element) in array.enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            bytes.append(UInt8(ascii: "{"))
+            // Sorted keys keep results and logs stable for diffs and tests.
+            for (position, key) in object.keys.sorted(by: Self.byteOrder).enumerated() {
+                if position > 0 { bytes.append(UInt8(ascii: ",")) }
+                write(key)
+                bytes.append(UInt8(ascii: ":"))
+                write(object[key]!)
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func byteOrder(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+    private mutating func append(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    private mutating func write(_ number: Double) {
+        guard number.isFinite else {
+            append("null")
+            return
+        }
+        if number == number.rounded(), abs(number) < 1e15 {
+            bytes.append(contentsOf: String(Int64(number)).utf8)
+        } else {
+            // Whole numbers from 10^15 to 2^64 print as "1e+15"-style or with ".0"; JSONEncoder dropped the ".0".
+            let text = number.description
+            bytes.append(contentsOf: text.hasSuffix(".0") ? text.utf8.dropLast(2) : text.utf8[...])
+        }
+    }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    private mutating func write(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var text = text
+        text.withUTF8 { utf8 in
+            var plainStart = 0
+            for (position, byte) in utf8.enumerated() where byte < 0x20 || byte == 0x22 || byte == 0x5C {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart..<position]))
+                plainStart = position + 1
+                bytes.append(UInt8(ascii: "\\"))
+                switch byte {
+                case 0x22, 0x5C: bytes.append(byte)
+                case 0x08: bytes.append(UInt8(ascii: "b"))
+                case 0x0C: bytes.append(UInt8(ascii: "f"))
+                case 0x0A: bytes.append(UInt8(ascii: "n"))
+                case 0x0D: bytes.append(UInt8(ascii: "r"))
+                case 0x09: bytes.append(UInt8(ascii: "t"))
+                default:
+                    bytes.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                    bytes.append(Self.hexDigits[Int(byte >> 4)])
+                    bytes.append(Self.hexDigits[Int(byte & 0x0F)])
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[plainStart...]))
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}

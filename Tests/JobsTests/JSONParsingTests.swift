@@ -1,0 +1,96 @@
+import Foundation
+import XCTest
+
+@testable import Jobs
+
+/// The byte-level JSON parser and writer against Foundation's decoder and encoder, which they
+/// replaced on the hot path: same values in, same text out, same documents refused.
+final class JSONParsingTests: XCTestCase {
+    private func foundationDecode(_ text: String) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+    }
+
+    private func foundationEncode(_ value: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try! encoder.encode(value), as: UTF8.self)
+    }
+
+    private let validDocuments = [
+        #"{"created":1713833628,"data":[{"b64_json":"iVBORw0KGgo=","revised_prompt":"a fox"}],"usage":{"total_tokens":50}}"#,
+        #"  [1, -2, 3.25, -0.5, 1e3, 2E-2, 0, 12345678901234567890, 9007199254740993]  "#,
+        #"{"escapes":"quote \" backslash \\ slash \/ \b\f\n\r\t tab","unicode":"caf\u00e9 \ud83d\ude00 ünï"}"#,
+        #"{"nested":{"a":[[],{},[{"b":null}]],"t":true,"f":false},"empty":""}"#,
+        #""just a string""#, "42", "null", "true", #"{"a":1,"a":2}"#, #"{"trailing":[1,2,],}"#,
+        #"["\\", "\\\"", "a\\\\\"b"]"#,
+    ]
+
+    func testParsesWhatFoundationParsesToTheSameValues() throws {
+        for text in validDocuments {
+            XCTAssertEqual(try JSONValue.parse(text), try foundationDecode(text), text)
+            XCTAssertEqual(try JSONValue.parse(Data(text.utf8)), try foundationDecode(text), text)
+        }
+        XCTAssertEqual(try JSONValue.parse(#"["\ud83d\ude00"]"#), ["😀"])
+        XCTAssertEqual(try JSONValue.parse("-0").doubleValue?.sign, .minus)
+    }
+
+    func testRefusesMalformedDocumentsAndSaysWhere() {
+        let invalid: [(String, String)] = [
+            ("", "unexpected end of the text at byte 0"),
+            ("not json", "unexpected character 'n' at byte 0"),
+            (#"{"a":1,,}"#, "expected a quoted key at byte 7"),
+            ("[1,2", "unexpected end of the text in an array at byte 4"),
+            (#"{"a" 1}"#, "expected ':' after a key at byte 5"),
+            (#"{"a":1} x"#, "unexpected text after the JSON value at byte 8"),
+            (#""abc"#, "unterminated string at byte 4"),
+            ("\"tab\tin string\"", "unescaped control character byte 0x9 in a string at byte 4"),
+            (#""bad \x escape""#, "an unknown escape \\x at byte 5"),
+            (#""\ud83d alone""#, "a \\u escape with an unpaired surrogate at byte 7"),
+            (#""\u12""#, "a \\u escape without four hex digits at byte 3"),
+            ("01", "a number with a leading zero at byte 0"),
+            ("1.", "a number without digits after '.' at byte 2"),
+            ("-", "a number without digits at byte 1"),
+            ("1e999", "a number too large for a double at byte 0"),
+            ("[NaN]", "unexpected character 'N' at byte 1"),
+            ("tru", "unexpected character 't' at byte 0"),
+        ]
+        for (text, message) in invalid {
+            XCTAssertThrowsError(try JSONValue.parse(text), text) { error in
+                XCTAssertEqual("\(error)", message, text)
+            }
+            XCTAssertThrowsError(try foundationDecode(text), "Foundation agrees that \(text) is not JSON")
+        }
+        XCTAssertThrowsError(try JSONValue.parse(Data([0x22, 0xFF, 0xFE, 0x22]))) { error in
+            XCTAssertEqual("\(error)", "a string that is not valid UTF-8 at byte 1")
+        }
+    }
+
+    func testRefusesNestingDeeperThanTheLimitInsteadOfOverflowingTheStack() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        XCTAssertThrowsError(try JSONValue.parse(deep)) { error in
+            XCTAssertEqual("\(error)", "nested deeper than 512 levels at byte 512")
+        }
+        let allowed = String(repeating: "[", count: 512) + String(repeating: "]", count: 512)
+        XCTAssertNoThrow(try JSONValue.parse(allowed))
+    }
+
+    func testWritesTheSameTextAsFoundationsSortedEncoder() throws {
+        let values: [JSONValue] =
+            try validDocuments.map { try JSONValue.parse($0) } + [
+                ["files": ["/out/1/image-1.png"], "provider": "openai", "provider_seconds": 0.123, "Zeta": 1, "_x": 2],
+                ["control": .string("a\u{01}b\u{1F}c\u{7F}"), "big": 1e20, "small": 1e-7, "neg": -42, "frac": 2.5],
+                ["url": "https://cdn.example/a/b.png?x=1&y=2", "emoji": "😀", "empty": [:], "none": []],
+            ]
+        for value in values {
+            XCTAssertEqual(value.jsonString(), foundationEncode(value))
+            XCTAssertEqual(try JSONValue.parse(value.jsonString()), value, "round trip")
+        }
+        XCTAssertEqual(JSONValue.number(.nan).jsonString(), "null")
+    }
+
+    func testLargeBase64AnswerParsesIntact() throws {
+        let payload = String(repeating: "iVBORw0KGgoAAAANSUhEUgAA+/==", count: 2_000)
+        let text = #"{"data":[{"b64_json":"\#(payload)"}]}"#
+        XCTAssertEqual(try JSONValue.parse(text)["data"]?[0]?["b64_json"]?.stringValue, payload)
+    }
+}
