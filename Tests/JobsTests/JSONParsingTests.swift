@@ -23,6 +23,7 @@ final class JSONParsingTests: XCTestCase {
         #"{"nested":{"a":[[],{},[{"b":null}]],"t":true,"f":false},"empty":""}"#,
         #""just a string""#, "42", "null", "true", #"{"a":1,"a":2}"#, #"{"trailing":[1,2,],}"#,
         #"["\\", "\\\"", "a\\\\\"b"]"#,
+        #"["a long plain run before the escape\n", "ünïcödé before \u00e9 and after"]"#,
     ]
 
     func testParsesWhatFoundationParsesToTheSameValues() throws {
@@ -44,6 +45,7 @@ final class JSONParsingTests: XCTestCase {
             (#"{"a":1} x"#, "unexpected text after the JSON value at byte 8"),
             (#""abc"#, "unterminated string at byte 4"),
             ("\"tab\tin string\"", "unescaped control character byte 0x9 in a string at byte 4"),
+            ("\"seventeen bytes..\u{01}\"", "unescaped control character byte 0x1 in a string at byte 18"),
             (#""bad \x escape""#, "an unknown escape \\x at byte 5"),
             (#""\ud83d alone""#, "a \\u escape with an unpaired surrogate at byte 7"),
             (#""\u12""#, "a \\u escape without four hex digits at byte 3"),
@@ -92,5 +94,25 @@ final class JSONParsingTests: XCTestCase {
         let payload = String(repeating: "iVBORw0KGgoAAAANSUhEUgAA+/==", count: 2_000)
         let text = #"{"data":[{"b64_json":"\#(payload)"}]}"#
         XCTAssertEqual(try JSONValue.parse(text)["data"]?[0]?["b64_json"]?.stringValue, payload)
+    }
+}
+
+final class Base64ImageTests: XCTestCase {
+    func testDecodesLikeFoundationForEveryLengthAndPadding() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<40 {
+            let bytes = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            let text = bytes.base64EncodedString()
+            XCTAssertEqual(
+                Base64Image.decode(text), length == 0 ? Data(base64Encoded: text) : bytes, "length \(length)")
+        }
+    }
+
+    func testFallsBackToTheLenientReadingForLineBreaksAndRefusesGarbage() {
+        let bytes = Data((0..<200).map { UInt8($0) })
+        let wrapped = bytes.base64EncodedString(options: .lineLength64Characters)
+        XCTAssertTrue(wrapped.contains("\r\n"))
+        XCTAssertEqual(Base64Image.decode(wrapped), bytes)
+        XCTAssertNil(Base64Image.decode("not base64 at all!"))
     }
 }

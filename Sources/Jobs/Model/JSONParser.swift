@@ -163,13 +163,12 @@ struct JSONParser: ~Copyable {
         }
         let raw = UnsafeBufferPointer(rebasing: bytes[start..<end])
         var needsUnescaping = false
-        for (offset, byte) in raw.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\\") {
-            if byte < 0x20 {
+        if let offset = Self.firstControlOrBackslash(in: raw) {
+            guard raw[offset] == UInt8(ascii: "\\") else {
                 index = start + offset
-                throw error("unescaped control character \(describe(byte)) in a string")
+                throw error("unescaped control character \(describe(raw[offset])) in a string")
             }
             needsUnescaping = true
-            break
         }
         let text: String
         if needsUnescaping {
@@ -183,6 +182,31 @@ struct JSONParser: ~Copyable {
         }
         index = end + 1
         return text
+    }
+
+    /// The offset of the first byte below 0x20 or backslash, looking at eight bytes per step
+    /// (the classic "has a byte less than n" word trick): a 16 KB base64 string is scanned in
+    /// about 2,000 steps instead of 16,000.
+    private static func firstControlOrBackslash(in raw: UnsafeBufferPointer<UInt8>) -> Int? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var offset = 0
+        if let base = raw.baseAddress {
+            let words = UnsafeRawPointer(base)
+            while offset + 8 <= raw.count {
+                let word = words.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                let below0x20 = (word &- ones &* 0x20) & ~word & highs
+                let backslashes = word ^ (ones &* 0x5C)
+                let isBackslash = (backslashes &- ones) & ~backslashes & highs
+                if below0x20 | isBackslash != 0 { break }
+                offset += 8
+            }
+        }
+        while offset < raw.count {
+            if raw[offset] < 0x20 || raw[offset] == UInt8(ascii: "\\") { return offset }
+            offset += 1
+        }
+        return nil
     }
 
     /// Decodes the escapes in a string's bytes (`offset` is where they start, for errors).

@@ -93,17 +93,16 @@ public struct OpenAIImageClient: JobHandler {
             return
         }
         let image = images[index]
+        // The next step keeps the list alive until this image is saved; without its base64 text
+        // (16 KB or more, decoded below) the 2,000 answers waiting for a writer hold half the memory.
+        var remaining = images
+        remaining[index] = .null
         let next = { (path: String) in
             self.collect(
-                images, index: index + 1, files: files + [path], result: result, context: context, finish: finish)
+                remaining, index: index + 1, files: files + [path], result: result, context: context, finish: finish)
         }
         if let encoded = image["b64_json"]?.stringValue {
-            // Strict decoding is the fast path; tolerate line breaks and the like only when it fails.
-            guard
-                let data = Data(base64Encoded: encoded)
-                    ?? Data(base64Encoded: encoded, options: .ignoreUnknownCharacters),
-                !data.isEmpty
-            else {
+            guard let data = Base64Image.decode(encoded), !data.isEmpty else {
                 finish(.failed(.transient("OpenAI sent data[\(index)].b64_json that is not valid base64")))
                 return
             }

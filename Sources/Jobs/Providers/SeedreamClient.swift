@@ -94,7 +94,7 @@ public struct SeedreamClient: JobHandler {
             if let url = item["url"]?.stringValue, !url.isEmpty {
                 images.append(.url(url))
             } else if let encoded = item["b64_json"]?.stringValue {
-                guard let bytes = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !bytes.isEmpty else {
+                guard let bytes = Base64Image.decode(encoded), !bytes.isEmpty else {
                     throw JobFailure(
                         "Seedream sent data[\(index)].b64_json that is not valid base64", kind: answer.kind)
                 }
