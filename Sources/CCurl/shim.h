@@ -32,5 +32,7 @@ static inline CURLMcode ccurl_multi_setopt_timer(CURLM *m, curl_multi_timer_call
 /* Unions and macros Swift reads awkwardly. */
 static inline CURLcode ccurl_msg_result(const CURLMsg *m) { return m->data.result; }
 static inline unsigned long ccurl_writefunc_error(void) { return CURL_WRITEFUNC_ERROR; }
+static inline unsigned long ccurl_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+static inline CURLcode ccurl_easy_unpause(CURL *e) { return curl_easy_pause(e, CURLPAUSE_CONT); }
 
 #endif

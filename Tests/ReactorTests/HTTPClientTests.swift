@@ -109,6 +109,28 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertFalse(Wait.until(timeout: 0.5) { completed.load(ordering: .relaxed) })
     }
 
+    /// Back-pressure: while receiving is paused the request still goes out and is answered,
+    /// but the answer stays in the socket until receiving resumes.
+    func testPausedReceivingHoldsAnswersUntilResumed() throws {
+        // Larger than curl's receive buffer, so the pause lands in the middle of the body.
+        let body = String((0..<100_000).map { _ in "abcdefghij".randomElement()! })
+        let server = try TinyHTTPServer(body: body)
+        defer { server.stop() }
+        let completed = Atomic<Bool>(false)
+        let client = client!
+        runner.sync {
+            client.receivingPaused = true
+            client.send(HTTPRequest(url: server.url, timeout: 10)) { result in
+                XCTAssertEqual((try? result.get()).map { String(decoding: $0.body, as: UTF8.self) }, body)
+                completed.store(true, ordering: .relaxed)
+            }
+        }
+        XCTAssertTrue(Wait.until(timeout: 5) { server.requests.load(ordering: .relaxed) == 1 }, "the request went out")
+        XCTAssertFalse(Wait.until(timeout: 0.3) { completed.load(ordering: .relaxed) }, "the answer waits")
+        runner.sync { client.receivingPaused = false }
+        XCTAssertTrue(Wait.until(timeout: 5) { completed.load(ordering: .relaxed) }, "and arrives once resumed")
+    }
+
     /// The core promise: hundreds of slow requests in flight at once on the one loop thread.
     func testFiveHundredSlowRequestsRunAtOnceOnTheLoopThread() throws {
         let workspace = Workspace(name: "http500")

@@ -40,10 +40,14 @@ extension JobContext {
         // The completion stays here on the loop; the writer thread only carries Sendable values.
         let token = registerOutputWrite(completion)
         let target = WeakContext(self)
+        let budget = outputBudget
+        let bytes = data.count
         phase = "saving"
+        budget.reserve(bytes)
         OutputWriter.queue(for: job.id).async {
             let result = Result { () throws(JobFailure) in try outputs.write(data, as: name) }
             loop.execute {
+                budget.release(bytes)
                 guard let context = target.context, !context.isCancelled else { return }
                 context.takeOutputWrite(token)?(result)
             }

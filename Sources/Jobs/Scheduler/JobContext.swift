@@ -20,6 +20,8 @@ public final class JobContext {
     public let provider: String
     /// Request pacing shared by all jobs of the worker (rates, Retry-After pauses).
     let throttle: ProviderThrottle
+    /// The bound on output bytes queued for writer threads, shared by all jobs.
+    let outputBudget: OutputBackPressure
 
     private var transfers: Set<HTTPClient.TransferID> = []
     private var timers: [ObjectIdentifier: TimerWatcher] = [:]
@@ -39,7 +41,8 @@ public final class JobContext {
     init(
         job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings, log: WorkerLog,
         http: HTTPClient,
-        store: JobStore, inputs: InputResolver, provider: String = "", throttle: ProviderThrottle? = nil
+        store: JobStore, inputs: InputResolver, provider: String = "", throttle: ProviderThrottle? = nil,
+        outputBudget: OutputBackPressure? = nil
     ) {
         self.job = job
         self.params = params
@@ -52,6 +55,7 @@ public final class JobContext {
         self.inputs = inputs
         self.provider = provider
         self.throttle = throttle ?? ProviderThrottle(clock: { loop.now })
+        self.outputBudget = outputBudget ?? OutputBackPressure(loop: loop) { [http] in http.receivingPaused = $0 }
         outputs = JobOutputs(root: settings.outputDirectory, jobID: job.id)
     }
 

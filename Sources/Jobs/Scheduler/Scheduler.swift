@@ -30,6 +30,8 @@ public final class Scheduler {
     private let random: () -> Double
     /// Paces requests per provider for all jobs (rates and Retry-After pauses).
     private let throttle: ProviderThrottle
+    /// Bounds the decoded outputs waiting for writer threads (pauses reading answers above it).
+    let outputBudget: OutputBackPressure
 
     private var state = State.idle
     private var active: [Int64: ActiveRun] = [:]
@@ -65,6 +67,10 @@ public final class Scheduler {
         self.http = http
         self.random = random
         throttle = ProviderThrottle(ratesPerMinute: settings.providerRatesPerMinute, clock: { [loop] in loop.now })
+        outputBudget = OutputBackPressure(loop: loop) { [http, log] paused in
+            http.receivingPaused = paused
+            log.debug(paused ? "Output writers behind: pausing provider answers" : "Output writers caught up: resuming")
+        }
         var caps = settings.providerCaps
         caps["ffmpeg"] = min(caps["ffmpeg"] ?? settings.mediaPoolSize, settings.mediaPoolSize)
         gate = ConcurrencyGate(capacity: settings.maxConcurrentJobs, caps: caps)
@@ -231,7 +237,7 @@ public final class Scheduler {
             let inputs = InputResolver { [unowned self] id in self.store.jobSummary(id: id) }
             let context = JobContext(
                 job: job, params: params, slot: slot, loop: loop, settings: settings, log: log, http: http,
-                store: store, inputs: inputs, provider: provider, throttle: throttle)
+                store: store, inputs: inputs, provider: provider, throttle: throttle, outputBudget: outputBudget)
             let limit = settings.timeout(for: job.typeName)
             let timeout = TimerWatcher(loop: loop) { [unowned self] in
                 self.finish(

@@ -14,6 +14,8 @@ final class CurlMulti {
     private final class SocketWatch {
         let read: IOWatcher
         let write: IOWatcher
+        /// What curl last asked for reading, kept so that `resumeReading` knows whom to restart.
+        var wantsRead = false
         init(read: IOWatcher, write: IOWatcher) {
             self.read = read
             self.write = write
@@ -32,6 +34,16 @@ final class CurlMulti {
     var onDone: (UnsafeMutableRawPointer, CURLcode) -> Void = { _, _ in }
     /// Set when curl reports the multi itself broken; every transfer then fails.
     var onFatal: (String) -> Void = { _ in }
+    /// While true no socket is watched for reading: answers wait in the kernel's socket
+    /// buffers, not in this process. Writes (requests going out) and timeouts carry on.
+    var readingPaused = false {
+        didSet {
+            guard readingPaused != oldValue else { return }
+            for watch in sockets.values where watch.wantsRead {
+                if readingPaused { watch.read.stop() } else { watch.read.start() }
+            }
+        }
+    }
 
     private static let globalInit: Void = {
         // Once per process, before transfers (curl_global_init.3).
@@ -98,7 +110,8 @@ final class CurlMulti {
             _ = curl_multi_assign(multi, fd, Unmanaged.passUnretained(created).toOpaque())
         }
         guard let watch else { return }
-        if what & CURL_POLL_IN != 0 { watch.read.start() } else { watch.read.stop() }
+        watch.wantsRead = what & CURL_POLL_IN != 0
+        if watch.wantsRead && !readingPaused { watch.read.start() } else { watch.read.stop() }
         if what & CURL_POLL_OUT != 0 { watch.write.start() } else { watch.write.stop() }
     }
 

@@ -21,13 +21,17 @@ final class CurlTransfer {
     var fileDescriptor: Int32 = -1
     var downloadedBytes: Int64 = 0
     var writeFailure: String?
+    /// Shared with the client: while it says paused, the body callback pauses this transfer.
+    let receiveGate: ReceiveGate
+    /// Paused by the body callback because the gate was closed; resumed by `HTTPClient`.
+    var heldByPause = false
 
     /// A response held in memory beyond this is refused: provider JSON is megabytes at most,
     /// videos go to files.
     static let memoryBodyLimit = 512 << 20
 
     init(
-        id: HTTPClient.TransferID, request: HTTPRequest,
+        id: HTTPClient.TransferID, request: HTTPRequest, receiveGate: ReceiveGate,
         completion: @escaping (Result<HTTPResponse, HTTPTransportError>) -> Void
     ) throws(HTTPTransportError) {
         guard let easy = curl_easy_init() else {
@@ -36,6 +40,7 @@ final class CurlTransfer {
         self.id = id
         self.easy = easy
         self.request = request
+        self.receiveGate = receiveGate
         self.completion = completion
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
@@ -73,7 +78,7 @@ final class CurlTransfer {
         if request.downloadPath == nil {
             // API answers are small; curl's default 16 KiB receive buffer per transfer was half
             // the heap with 2,000 in flight (bench/RESULTS.md). Downloads keep the default.
-            try check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 4096), "BUFFERSIZE")
+            try check(ccurl_easy_setopt_long(easy, CURLOPT_BUFFERSIZE, 2048), "BUFFERSIZE")
         }
         if request.downloadPath != nil {
             // Large downloads of unknown length: fail on a stall instead of a fixed cap (A.10).
@@ -243,12 +248,23 @@ final class CurlTransfer {
     }
 }
 
+/// Whether the client takes answers in now. Loop thread only (read by curl's callbacks, which
+/// run inside `curl_multi_socket_action` on the loop).
+final class ReceiveGate {
+    var paused = false
+}
+
 // C callbacks: no captures allowed, so context arrives through curl's data pointers (C.4).
 
 private let curlWriteBody: curl_write_callback = { pointer, size, count, userdata in
     guard let userdata else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(userdata).takeUnretainedValue()
     let length = size * count
+    if transfer.receiveGate.paused && length > 0 {
+        // curl keeps these bytes and reads no more for this transfer until it is unpaused (A.12).
+        transfer.heldByPause = true
+        return Int(ccurl_writefunc_pause())
+    }
     let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
     return transfer.receive(bytes) ? length : Int(ccurl_writefunc_error())
 }

@@ -16,6 +16,7 @@ public final class HTTPClient {
     private let loop: EventLoop
     private let multi: CurlMulti
     private var transfers: [TransferID: CurlTransfer] = [:]
+    private let receiveGate = ReceiveGate()
     private var nextID: UInt64 = 1
 
     /// `maxConnections`: idle connections kept for reuse (at least as many as requests that run at once).
@@ -29,6 +30,29 @@ public final class HTTPClient {
     /// Requests in flight.
     public var activeCount: Int { transfers.count }
 
+    /// Back-pressure: while true, no answer is read from any socket (they wait in the kernel's
+    /// buffers); requests are still sent and timeouts still run. For a consumer that has fallen
+    /// behind on what earlier answers produced.
+    ///
+    /// Two layers, because curl also reads on its own (after a request is sent, on timeouts):
+    /// no socket is watched for reading, and the body callback pauses any transfer that still
+    /// gets data (curl then keeps that one buffer and reads no more for it). Resuming unpauses
+    /// those transfers; curl may hand over their held bytes during this call.
+    public var receivingPaused: Bool {
+        get { receiveGate.paused }
+        set {
+            loop.assertInLoop()
+            guard newValue != receiveGate.paused else { return }
+            receiveGate.paused = newValue
+            multi.readingPaused = newValue
+            guard !newValue else { return }
+            for transfer in transfers.values.filter(\.heldByPause) {
+                transfer.heldByPause = false
+                _ = ccurl_easy_unpause(transfer.easy)
+            }
+        }
+    }
+
     /// Sends `request`; `completion` runs on the loop once with the response or the transport
     /// error (never from inside this call).
     @discardableResult
@@ -37,7 +61,7 @@ public final class HTTPClient {
         let id = TransferID(value: nextID)
         nextID += 1
         do {
-            let transfer = try CurlTransfer(id: id, request: request, completion: completion)
+            let transfer = try CurlTransfer(id: id, request: request, receiveGate: receiveGate, completion: completion)
             let code = multi.add(transfer.easy)
             guard code == CURLM_OK else {
                 let message = String(cString: curl_multi_strerror(code))
