@@ -21,10 +21,15 @@ Per run: a fresh mock-providers (--latency L) and a fresh jobs.db with N queued 
 Run:  bench/throughput.py                          # the issue's throughput runs
       bench/throughput.py --runs 20000:0:64        # overhead (L = 0, C = 64)
       bench/throughput.py --runs 2000:1:100 --only reactor
+      bench/throughput.py --runs 10000:1:2000 --only reactor --no-fsync   # experiment, see below
+`--no-fsync` preloads bench/limit/no_fsync.c into the worker: fsync returns at once, so the rows
+show what the per-file flush of the output costs (the files are not durable; never for real use).
 Each spec is N:L:C. Every run is killed after --timeout seconds (row marked "timeout").
 """
 
 import argparse
+import os
+import subprocess
 import sys
 
 from lib import benchlib as b
@@ -75,6 +80,15 @@ def one_run(implementation, count, latency, capacity, timeout, keep, extra=None)
     return row
 
 
+def no_fsync_shim():
+    """Compiles bench/limit/no_fsync.c into bench/out/ and returns the shared object's path."""
+    os.makedirs(b.OUT, exist_ok=True)
+    shim = os.path.join(b.OUT, "no_fsync.so")
+    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", shim, os.path.join(b.BENCH, "limit", "no_fsync.c")],
+                   check=True)
+    return shim
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", default=DEFAULT_RUNS, help="comma-separated N:L:C specs (default %(default)s)")
@@ -83,7 +97,11 @@ def main():
     parser.add_argument("--keep", action="store_true", help="keep each run's folder (jobs.db, logs)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment for the workers (repeatable), e.g. MALLOC_ARENA_MAX=2")
+    parser.add_argument("--no-fsync", action="store_true",
+                        help="experiment: preload a shim that turns the worker's fsync into a no-op")
     arguments = parser.parse_args()
+    if arguments.no_fsync:
+        arguments.env.append(f"LD_PRELOAD={no_fsync_shim()}")
     b.raise_open_file_limit()
     implementations = [arguments.only] if arguments.only else ["baseline", "reactor"]
     print(b.header_lines(HEADER), flush=True)
@@ -94,7 +112,9 @@ def main():
         for implementation in implementations:
             row = one_run(implementation, count, latency, capacity, arguments.timeout, arguments.keep,
                           dict(pair.split("=", 1) for pair in arguments.env))
-            if arguments.env:
+            if arguments.no_fsync:
+                row["note"] = ("fsync off (experiment) " + row["note"]).strip()
+            elif arguments.env:
                 row["note"] = (" ".join(arguments.env) + " " + row["note"]).strip()
             if implementation == "baseline":
                 baseline_rate = row["jobs_per_second"]

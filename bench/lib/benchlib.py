@@ -52,8 +52,9 @@ def workspace(name):
 
 # Finished run folders are moved here and deleted only when a bench command ends. Why not at
 # once: on ext4 without a journal (this VM's disk) the inode allocator skips inodes freed in
-# the last ~30 s (`recently_deleted` in the kernel), so creating files right after deleting
-# 10,000 of them costs up to 1 ms per mkdir, which would land in the next run's figures.
+# the last 60 s, or 360 s while their inode-table block is still dirty (`recently_deleted` in
+# fs/ext4/ialloc.c), so creating files right after deleting 10,000 of them costs up to 1 ms per
+# mkdir, which would land in the next run's figures. Hence: delete, sync, then wait 61 s.
 TRASH = os.path.join(tempfile.gettempdir(), "rw-bench-trash")
 
 
@@ -68,10 +69,10 @@ def empty_trash():
     is set (run_all.sh empties it once at the end)."""
     if os.environ.get("BENCH_KEEP_TRASH") or not os.path.isdir(TRASH):
         return
-    print("(deleting the run folders, then 31 s for the disk's freed-inode window)", file=sys.stderr, flush=True)
+    print("(deleting the run folders, then 61 s for the disk's freed-inode window)", file=sys.stderr, flush=True)
     shutil.rmtree(TRASH, ignore_errors=True)
     os.sync()
-    time.sleep(31)
+    time.sleep(61)
 
 
 class Mock:
