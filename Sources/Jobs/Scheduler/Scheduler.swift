@@ -34,6 +34,8 @@ public final class Scheduler {
     let outputBudget: OutputBackPressure
 
     private var state = State.idle
+    /// A wake is registered for the end of this loop iteration (`wakeBeforeSleep`).
+    private var wakePending = false
     private var active: [Int64: ActiveRun] = [:]
     /// Slots promised to claims the writer has not answered yet. Several claims may be in
     /// flight (the writer runs them one after another, so no row is claimed twice); each asks
@@ -329,8 +331,21 @@ public final class Scheduler {
             if active.isEmpty { finishShutdown() }
             return
         }
-        wake()
+        wakeBeforeSleep()
         checkDrained()
+    }
+
+    /// Claims for every slot freed in this loop iteration at once, before the loop sleeps.
+    /// When 2,000 answers arrive together, one claim per finished job cost a reader query and
+    /// a writer transaction each (bench/RESULTS.md); many jobs end in one iteration then.
+    private func wakeBeforeSleep() {
+        guard !wakePending else { return }
+        wakePending = true
+        loop.beforeSleep { [weak self] in
+            guard let self else { return }
+            self.wakePending = false
+            self.wake()
+        }
     }
 
     private func requeueActive() {
@@ -393,7 +408,13 @@ public final class Scheduler {
         timers.append(timer)
     }
 
+    /// "1.23 s" under ten seconds, "42 s" from there: in every completion line, so built
+    /// without `String(format:)` (CoreFoundation's formatter, bench/RESULTS.md).
     static func seconds(_ value: Double) -> String {
-        value < 10 ? String(format: "%.2f s", value) : String(format: "%.0f s", value)
+        guard value.isFinite, value >= 0, value < 1e15 else { return "\(value) s" }
+        if value >= 9.995 { return "\(Int64(value.rounded())) s" }
+        let hundredths = Int64((value * 100).rounded())
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) s"
     }
 }
