@@ -62,6 +62,17 @@ final class CoreModelTests: XCTestCase {
         XCTAssertEqual(overlapping.redact("x secret-key-long y secret-key"), "x [redacted] y [redacted]")
     }
 
+    func testDurationsReadAsSecondsWithTwoDecimalsBelowTenAndWholeAbove() {
+        XCTAssertEqual(Scheduler.seconds(0), "0.00 s")
+        XCTAssertEqual(Scheduler.seconds(0.004), "0.00 s")
+        XCTAssertEqual(Scheduler.seconds(1.5), "1.50 s")
+        XCTAssertEqual(Scheduler.seconds(2.345), "2.35 s")
+        XCTAssertEqual(Scheduler.seconds(9.994), "9.99 s")
+        XCTAssertEqual(Scheduler.seconds(9.996), "10 s")
+        XCTAssertEqual(Scheduler.seconds(600), "600 s")
+        XCTAssertEqual(Scheduler.seconds(61.6), "62 s")
+    }
+
     func testLogTimestampsAreUTCWithMilliseconds() throws {
         let stamp = WorkerLog.timestamp()
         XCTAssertNotNil(stamp.wholeMatch(of: /20\d\d-[01]\d-[0-3]\dT[0-2]\d:[0-5]\d:[0-6]\d\.\d{3}Z/), stamp)

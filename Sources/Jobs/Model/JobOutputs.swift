@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The output folder of one job, `OUTPUT_DIR/<job id>/`, and the temporary-name-then-rename
 /// discipline that keeps partial files from ever appearing under a final name.
@@ -6,8 +7,20 @@ public struct JobOutputs: Sendable {
     public let directory: String
 
     public init(root: String, jobID: Int64) {
-        let absoluteRoot = URL(fileURLWithPath: root).standardizedFileURL.path
-        directory = absoluteRoot + "/\(jobID)"
+        directory = Self.absolute(root) + "/\(jobID)"
+    }
+
+    /// Absolute roots standardized once: `URL.standardizedFileURL` cost 34k instructions per
+    /// job on the loop (bench/RESULTS.md). Relative roots depend on the working directory, so
+    /// they are not remembered.
+    private static let standardizedRoots = Mutex<[String: String]>([:])
+
+    private static func absolute(_ root: String) -> String {
+        let isAbsolute = root.hasPrefix("/")
+        if isAbsolute, let known = standardizedRoots.withLock({ $0[root] }) { return known }
+        let path = URL(fileURLWithPath: root).standardizedFileURL.path
+        if isAbsolute { standardizedRoots.withLock { $0[root] = path } }
+        return path
     }
 
     /// Creates the folder if needed.

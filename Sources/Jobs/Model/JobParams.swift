@@ -36,7 +36,8 @@ public struct JobParams: Sendable {
     }
 
     public func requiredString(_ key: String, for type: String) throws(JobFailure) -> String {
-        guard let text = try string(key), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        // Not `trimmingCharacters`: that went through Foundation's character sets per job.
+        guard let text = try string(key), text.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
             throw .permanent("params.\(key) is required for \(type) and must be a non-empty string")
         }
         return text

@@ -133,32 +133,33 @@ public final class WorkerLog: Sendable {
         }
     }
 
-    /// `2026-11-29T09:07:22.123Z`, built digit by digit: `String(format:)` went through
-    /// CoreFoundation's formatter on every line (bench/RESULTS.md).
+    /// `2026-11-29T09:07:22.123Z`, built digit by digit into a fixed buffer: `String(format:)`
+    /// went through CoreFoundation's formatter on every line (bench/RESULTS.md).
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var seconds = now.tv_sec
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        var text: [UInt8] = []
-        text.reserveCapacity(24)
-        func digits(_ value: Int, _ count: Int, then separator: Character?) {
-            var divisor = 1
-            for _ in 1..<count { divisor *= 10 }
-            while divisor > 0 {
-                text.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                divisor /= 10
+        let fields: [(value: Int, digits: Int, separator: UInt8)] = [
+            (Int(parts.tm_year) + 1900, 4, UInt8(ascii: "-")), (Int(parts.tm_mon) + 1, 2, UInt8(ascii: "-")),
+            (Int(parts.tm_mday), 2, UInt8(ascii: "T")), (Int(parts.tm_hour), 2, UInt8(ascii: ":")),
+            (Int(parts.tm_min), 2, UInt8(ascii: ":")), (Int(parts.tm_sec), 2, UInt8(ascii: ".")),
+            (Int(now.tv_nsec) / 1_000_000, 3, UInt8(ascii: "Z")),
+        ]
+        return String(unsafeUninitializedCapacity: 24) { text in
+            var position = 0
+            for field in fields {
+                var value = field.value
+                for offset in stride(from: field.digits - 1, through: 0, by: -1) {
+                    text[position + offset] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                position += field.digits
+                text[position] = field.separator
+                position += 1
             }
-            if let separator { text.append(separator.asciiValue!) }
+            return position
         }
-        digits(Int(parts.tm_year) + 1900, 4, then: "-")
-        digits(Int(parts.tm_mon) + 1, 2, then: "-")
-        digits(Int(parts.tm_mday), 2, then: "T")
-        digits(Int(parts.tm_hour), 2, then: ":")
-        digits(Int(parts.tm_min), 2, then: ":")
-        digits(Int(parts.tm_sec), 2, then: ".")
-        digits(Int(now.tv_nsec) / 1_000_000, 3, then: "Z")
-        return String(decoding: text, as: UTF8.self)
     }
 }

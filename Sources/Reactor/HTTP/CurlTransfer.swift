@@ -196,6 +196,12 @@ final class CurlTransfer {
         } else {
             headers[name] = value
         }
+        // Room for the whole body at once: appending 2 KiB pieces to a growing buffer copied
+        // a 16 KB answer several times over (bench/RESULTS.md). Capped: the header is the
+        // server's word, not a promise.
+        if name == "content-length", request.downloadPath == nil, let length = Int(value), length > body.count {
+            body.reserveCapacity(min(length, 8 << 20))
+        }
     }
 
     /// Builds the outcome once curl reports the transfer done.
