@@ -53,6 +53,23 @@ final class ProviderClientsEndToEndTests: ProviderEndToEndCase {
         XCTAssertEqual(request.body["prompt"] as? String, "a red fox in the snow")
     }
 
+    /// Garbage from a provider: a 200 answer whose image is not base64 fails the job with the
+    /// field named (after the retries a transient answer gets), and no file is left behind.
+    func testOpenAIImageThatIsNotBase64FailsTheJobNamingTheField() throws {
+        let mock = try startMock()
+        let server = try TinyHTTPServer(body: #"{"created":1,"data":[{"b64_json":"%%% not base64 %%%"}]}"#)
+        defer { server.stop() }
+        let id = try XCTUnwrap(enqueue("image_generation", ["provider": "openai", "prompt": "a fox"]).first)
+        try drain(environment(mock, ["OPENAI_BASE_URL": server.url, "RETRY_BASE_DELAY_SECONDS": "0.05"]))
+
+        let failed = try row(id)
+        XCTAssertEqual(failed.status, "failed")
+        XCTAssertEqual(
+            failed.error, "OpenAI sent data[0].b64_json that is not valid base64 (gave up after 3 attempts)")
+        let folder = workspace.outputDirectory + "/\(id)"
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [], [])
+    }
+
     func testSeedreamGeneratesAndDownloadsItsShortLivedURL() throws {
         let mock = try startMock()
         let id = try XCTUnwrap(

@@ -14,15 +14,23 @@ public enum Base64Image {
         return Data(base64Encoded: text, options: .ignoreUnknownCharacters)
     }
 
-    private static let invalid: UInt8 = 0xFF
+    /// Bit 24 marks a byte that is not a base64 letter (including "=").
+    private static let invalid: UInt32 = 1 << 24
 
-    /// Letter → 6-bit value; `invalid` for everything else (including "=").
-    private static let table: [UInt8] = {
-        var table = [UInt8](repeating: invalid, count: 256)
+    /// Four tables of 256 entries, one per position in a group of four letters, each holding
+    /// the letter's six bits already moved to where they land in the group's three output
+    /// bytes (little-endian): decoding a group is four lookups and three ORs.
+    private static let tables: [UInt32] = {
+        var tables = [UInt32](repeating: invalid, count: 4 * 256)
         for (value, letter) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
-            table[Int(letter)] = UInt8(value)
+            let v = UInt32(value)
+            let c = Int(letter)
+            tables[c] = v << 2
+            tables[256 + c] = v >> 4 | (v & 0x0F) << 12
+            tables[512 + c] = (v >> 2) << 8 | (v & 0x03) << 22
+            tables[768 + c] = v << 16
         }
-        return table
+        return tables
     }()
 
     static func decodeStrict(_ input: UnsafeBufferPointer<UInt8>) -> Data? {
@@ -31,35 +39,27 @@ public enum Base64Image {
         if input[input.count - 1] == UInt8(ascii: "=") { padding += 1 }
         if input[input.count - 2] == UInt8(ascii: "=") { padding += 1 }
         let count = input.count / 4 * 3 - padding
-        guard count > 0, let output = malloc(count)?.assumingMemoryBound(to: UInt8.self) else { return nil }
-        let decoded = table.withUnsafeBufferPointer { table -> Bool in
+        // One spare byte: every group is stored as four bytes, the fourth overwritten by the next.
+        guard count > 0, let output = malloc(input.count / 4 * 3 + 1) else { return nil }
+        let decoded = tables.withUnsafeBufferPointer { table -> Bool in
             var written = 0
             var position = 0
-            // Whole groups first; the last group may carry the padding.
-            let wholeGroups = padding > 0 ? input.count - 4 : input.count
-            while position < wholeGroups {
+            var bad: UInt32 = 0
+            // The last group is decoded like the others with its "=" read as zero bits.
+            let groups = input.count / 4
+            for group in 0..<groups {
+                let last = group == groups - 1
                 let a = table[Int(input[position])]
-                let b = table[Int(input[position + 1])]
-                let c = table[Int(input[position + 2])]
-                let d = table[Int(input[position + 3])]
-                if (a | b | c | d) & 0xC0 != 0 { return false }
-                output[written] = a << 2 | b >> 4
-                output[written + 1] = b << 4 | c >> 2
-                output[written + 2] = c << 6 | d
+                let b = table[256 + Int(input[position + 1])]
+                let c = last && padding == 2 ? 0 : table[512 + Int(input[position + 2])]
+                let d = last && padding >= 1 ? 0 : table[768 + Int(input[position + 3])]
+                let word = a | b | c | d
+                bad |= word
+                output.storeBytes(of: word.littleEndian, toByteOffset: written, as: UInt32.self)
                 written += 3
                 position += 4
             }
-            guard padding > 0 else { return true }
-            let a = table[Int(input[position])]
-            let b = table[Int(input[position + 1])]
-            if (a | b) & 0xC0 != 0 { return false }
-            output[written] = a << 2 | b >> 4
-            if padding == 1 {
-                let c = table[Int(input[position + 2])]
-                if c & 0xC0 != 0 { return false }
-                output[written + 1] = b << 4 | c >> 2
-            }
-            return true
+            return bad & invalid == 0
         }
         guard decoded else {
             free(output)

@@ -36,16 +36,40 @@ extension JobContext {
     /// thread; `completion` runs on the loop with the final path, unless the job was cancelled.
     public func writeOutput(_ data: Data, as name: String, completion: @escaping (Result<String, JobFailure>) -> Void) {
         let outputs = outputs
+        write(bytes: data.count, completion: completion) { () throws(JobFailure) in try outputs.write(data, as: name) }
+    }
+
+    /// Decodes base64 text (a provider's `b64_json`) and writes it as `stem` plus the extension
+    /// its bytes show (`fallbackExtension` when unknown), all on a writer thread: decoding 16 KB
+    /// of base64 cost the loop over 100k instructions per image (bench/RESULTS.md). Text that
+    /// is not base64 fails with `invalid` as the job's error.
+    public func writeBase64Output(
+        _ encoded: String, stem: String, fallbackExtension: String, invalid: String,
+        completion: @escaping (Result<String, JobFailure>) -> Void
+    ) {
+        let outputs = outputs
+        write(bytes: encoded.utf8.count, completion: completion) { () throws(JobFailure) in
+            guard let data = Base64Image.decode(encoded), !data.isEmpty else { throw .transient(invalid) }
+            let ext = MediaSniffer.fileExtension(for: data, default: fallbackExtension)
+            return try outputs.write(data, as: "\(stem).\(ext)")
+        }
+    }
+
+    /// Runs `produce` on this job's writer queue with `bytes` counted against the output budget;
+    /// `completion` runs on the loop with the result, unless the job was cancelled meanwhile.
+    private func write(
+        bytes: Int, completion: @escaping (Result<String, JobFailure>) -> Void,
+        produce: @escaping @Sendable () throws(JobFailure) -> String
+    ) {
         let loop = loop
         // The completion stays here on the loop; the writer thread only carries Sendable values.
         let token = registerOutputWrite(completion)
         let target = WeakContext(self)
         let budget = outputBudget
-        let bytes = data.count
         phase = "saving"
         budget.reserve(bytes)
         OutputWriter.queue(for: job.id).async {
-            let result = Result { () throws(JobFailure) in try outputs.write(data, as: name) }
+            let result = Result(catching: produce)
             loop.execute {
                 budget.release(bytes)
                 guard let context = target.context, !context.isCancelled else { return }

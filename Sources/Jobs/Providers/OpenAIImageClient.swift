@@ -102,12 +102,10 @@ public struct OpenAIImageClient: JobHandler {
                 remaining, index: index + 1, files: files + [path], result: result, context: context, finish: finish)
         }
         if let encoded = image["b64_json"]?.stringValue {
-            guard let data = Base64Image.decode(encoded), !data.isEmpty else {
-                finish(.failed(.transient("OpenAI sent data[\(index)].b64_json that is not valid base64")))
-                return
-            }
-            let name = "image-\(index + 1).\(MediaSniffer.fileExtension(for: data, default: "png"))"
-            context.writeOutput(data, as: name) { outcome in
+            context.writeBase64Output(
+                encoded, stem: "image-\(index + 1)", fallbackExtension: "png",
+                invalid: "OpenAI sent data[\(index)].b64_json that is not valid base64"
+            ) { outcome in
                 switch outcome {
                 case .success(let path): next(path)
                 case .failure(let failure): finish(.failed(failure))
