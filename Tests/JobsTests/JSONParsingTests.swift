@@ -80,7 +80,12 @@ final class JSONParsingTests: XCTestCase {
         let values: [JSONValue] =
             try validDocuments.map { try JSONValue.parse($0) } + [
                 ["files": ["/out/1/image-1.png"], "provider": "openai", "provider_seconds": 0.123, "Zeta": 1, "_x": 2],
-                ["control": .string("a\u{01}b\u{1F}c\u{7F}"), "big": 1e20, "small": 1e-7, "neg": -42, "frac": 2.5],
+                [
+                    "control": .string("a\u{01}b\u{1F}c\u{7F}"), "big": 1e20, "small": 1e-7, "neg": -42, "frac": 2.5,
+                    "digits": [
+                        0, 7, 10, -10, 123_456_789, 999_999_999_999_999, -999_999_999_999_999, 1_000_000_000_000_000,
+                    ],
+                ],
                 ["url": "https://cdn.example/a/b.png?x=1&y=2", "emoji": "😀", "empty": [:], "none": []],
             ]
         for value in values {

@@ -26,11 +26,11 @@ struct JSONWriter {
         case .object(let object):
             bytes.append(UInt8(ascii: "{"))
             // Sorted keys keep results and logs stable for diffs and tests.
-            for (position, key) in object.keys.sorted(by: Self.byteOrder).enumerated() {
+            for (position, entry) in object.sorted(by: { Self.byteOrder($0.key, $1.key) }).enumerated() {
                 if position > 0 { bytes.append(UInt8(ascii: ",")) }
-                write(key)
+                write(entry.key)
                 bytes.append(UInt8(ascii: ":"))
-                write(object[key]!)
+                write(entry.value)
             }
             bytes.append(UInt8(ascii: "}"))
         }
@@ -48,11 +48,33 @@ struct JSONWriter {
             return
         }
         if number == number.rounded(), abs(number) < 1e15 {
-            bytes.append(contentsOf: String(Int64(number)).utf8)
+            writeDigits(Int64(number))
         } else {
             // Whole numbers from 10^15 to 2^64 print as "1e+15"-style or with ".0"; JSONEncoder dropped the ".0".
             let text = number.description
             bytes.append(contentsOf: text.hasSuffix(".0") ? text.utf8.dropLast(2) : text.utf8[...])
+        }
+    }
+
+    /// A whole number's decimal digits, without building a String for them.
+    private mutating func writeDigits(_ number: Int64) {
+        if number < 0 { bytes.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        var digits: (UInt64, UInt64) = (0, 0)  // up to 16 digits, least significant first
+        var count = 0
+        repeat {
+            let digit = magnitude % 10
+            if count < 8 {
+                digits.0 |= digit << (8 * UInt64(count))
+            } else {
+                digits.1 |= digit << (8 * UInt64(count - 8))
+            }
+            magnitude /= 10
+            count += 1
+        } while magnitude > 0
+        for index in stride(from: count - 1, through: 0, by: -1) {
+            let word = index < 8 ? digits.0 >> (8 * UInt64(index)) : digits.1 >> (8 * UInt64(index - 8))
+            bytes.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: word & 0xFF))
         }
     }
 

@@ -9,7 +9,14 @@ public final class WorkerLog: Sendable {
     public enum Level: Int, Sendable, Comparable {
         case debug, info, warning, error
         public static func < (a: Level, b: Level) -> Bool { a.rawValue < b.rawValue }
-        public var name: String { ["DEBUG", "INFO", "WARNING", "ERROR"][rawValue] }
+        public var name: String {
+            switch self {
+            case .debug: "DEBUG"
+            case .info: "INFO"
+            case .warning: "WARNING"
+            case .error: "ERROR"
+            }
+        }
         public init?(name: String) {
             switch name.lowercased() {
             case "debug": self = .debug
