@@ -7,9 +7,12 @@ import Reactor
 /// Creating the job folder, writing the file, its fsync and the rename cost from 0.6 to over
 /// 100 ms per file on a busy disk (bench/RESULTS.md), all of which stalled every other job while
 /// the loop did them. A few serial queues (files of one job stay in order on one of them) do it
-/// instead, and the result returns to the loop through `EventLoop.execute`.
+/// instead, and the result returns to the loop through `EventLoop.execute`. Eight, because the
+/// fsyncs wait on the disk rather than the CPU: at L = 0 eight gave 3,145 and 2,782 jobs/s
+/// against 2,669 and 2,667 with four in paired runs, and sixteen fell to 2,080 (ext4 lock
+/// contention on two cores).
 enum OutputWriter {
-    static let queues = (0..<4).map { DispatchQueue(label: "reactor-worker.outputs.\($0)") }
+    static let queues = (0..<8).map { DispatchQueue(label: "reactor-worker.outputs.\($0)") }
 
     static func queue(for jobID: Int64) -> DispatchQueue {
         queues[Int(UInt64(bitPattern: jobID) % UInt64(queues.count))]
