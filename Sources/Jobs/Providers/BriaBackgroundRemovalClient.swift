@@ -29,52 +29,31 @@ public struct BriaBackgroundRemovalClient: JobHandler {
         }
         let headers: [(name: String, value: String)] = [("api_token", token)]
         let started = context.loop.now
-        let complete = { (url: String, id: String) in
-            context.completeWithDownload(
-                url, as: "cutout.png", provider: Self.api, taskID: id, startedAt: started, finish: finish)
-        }
         let poll = { (id: String, statusURL: String, firstDelay: Double) in
-            context.pollProviderTask(
-                taskID: id, schedule: schedule, errors: BriaErrors.table, firstDelay: firstDelay,
+            context.pollTaskThenDownload(
+                id, schedule: schedule, errors: BriaErrors.table, firstDelay: firstDelay,
                 request: { HTTPRequest(url: statusURL, headers: headers + [("Accept", "application/json")]) },
-                read: { response throws(JobFailure) in try Self.readStatus(response, id: id) }
-            ) { outcome in
-                switch outcome {
-                case .failure(let failure): finish(.failed(failure))
-                case .success(let url): complete(url, id)
-                }
-            }
+                read: { response throws(JobFailure) in try Self.readStatus(response, id: id) },
+                saveAs: "cutout.png", api: Self.api, startedAt: started, finish: finish)
         }
-        if let resumed = context.job.providerTaskID {
-            poll(resumed, "\(base)/v2/status/\(resumed)", 0)
-            return
-        }
-        let body: Data
-        do {
-            body = try Self.requestBody(context)
-        } catch {
-            finish(.failed(error))
-            return
-        }
-        context.phase = "submitting"
-        let url = "\(base)/v2/image/edit/remove_background"
-        context.callProvider(.postJSON(url: url, json: body, headers: headers), errors: BriaErrors.table, submit: .paid)
-        {
-            result in
-            do throws(JobFailure) {
-                let response = try result.get()
-                let answer = try ProviderAnswer(response, api: Self.api, kind: .permanent)
-                let id = try answer.requiredString("request_id")
-                context.recordProviderTask(id: id, state: "submitted")
+        context.resumeOrSubmitTask(
+            api: Self.api, resume: { poll($0, "\(base)/v2/status/\($0)", 0) },
+            body: { () throws(JobFailure) in try Self.requestBody(context) },
+            submit: { body, done in
+                context.callProvider(
+                    .postJSON(url: "\(base)/v2/image/edit/remove_background", json: body, headers: headers),
+                    errors: BriaErrors.table, submit: .paid, completion: done)
+            },
+            task: { answer throws(JobFailure) in (try answer.requiredString("request_id"), "submitted") },
+            submitted: { id, response, answer throws(JobFailure) in
                 if response.status == 200, let done = try Self.readStatus(response, id: id).output {
-                    complete(done, id)  // Answered synchronously after all.
+                    // Answered synchronously after all.
+                    context.completeWithDownload(
+                        done, as: "cutout.png", provider: Self.api, taskID: id, startedAt: started, finish: finish)
                     return
                 }
                 poll(id, Self.statusURL(answer.string("status_url"), id: id, base: base), schedule.base)
-            } catch {
-                finish(.failed(error))
-            }
-        }
+            }, finish: finish)
     }
 
     /// The request body: the image as a URL or raw base64 (what BRIA's own clients send).

@@ -43,51 +43,31 @@ public struct KlingClient: JobHandler {
         }
         let started = context.loop.now
         let poll = { (id: String, firstDelay: Double) in
-            context.pollProviderTask(
-                taskID: id, schedule: schedule, errors: KlingErrors.table, firstDelay: firstDelay,
+            context.pollTaskThenDownload(
+                id, schedule: schedule, errors: KlingErrors.table, firstDelay: firstDelay,
                 refreshCredentials: tokens.invalidate,
                 request: {
                     HTTPRequest(
                         url: "\(base)/v1/videos/\(family)/\(id)",
                         headers: [authorization(), ("Accept", "application/json")])
                 },
-                read: { response throws(JobFailure) in try Self.readTask(response, id: id) }
-            ) { outcome in
-                switch outcome {
-                case .failure(let failure):
-                    finish(.failed(failure))
-                case .success(let url):
-                    context.completeWithDownload(
-                        url, as: "video.mp4", provider: Self.api, taskID: id, startedAt: started, finish: finish)
-                }
-            }
+                read: { response throws(JobFailure) in try Self.readTask(response, id: id) },
+                saveAs: "video.mp4", api: Self.api, startedAt: started, finish: finish)
         }
-        if let resumed = context.job.providerTaskID {
-            poll(resumed, 0)
-            return
-        }
-        let body: Data
-        do {
-            body = try Self.requestBody(context, family: family)
-        } catch {
-            finish(.failed(error))
-            return
-        }
-        context.phase = "submitting"
-        context.callProvider(
-            errors: KlingErrors.table, submit: .paidDeduplicated, refreshCredentials: tokens.invalidate,
-            build: { .postJSON(url: "\(base)/v1/videos/\(family)", json: body, headers: [authorization()]) }
-        ) { result in
-            do throws(JobFailure) {
-                let answer = try ProviderAnswer(result.get(), api: Self.api, kind: .permanent)
+        context.resumeOrSubmitTask(
+            api: Self.api, resume: { poll($0, 0) },
+            body: { () throws(JobFailure) in try Self.requestBody(context, family: family) },
+            submit: { body, done in
+                context.callProvider(
+                    errors: KlingErrors.table, submit: .paidDeduplicated, refreshCredentials: tokens.invalidate,
+                    build: { .postJSON(url: "\(base)/v1/videos/\(family)", json: body, headers: [authorization()]) },
+                    completion: done)
+            },
+            task: { answer throws(JobFailure) in
                 try KlingErrors.checkCode(answer)
-                let id = try answer.requiredString("data.task_id")
-                context.recordProviderTask(id: id, state: answer.string("data.task_status") ?? "submitted")
-                poll(id, schedule.base)
-            } catch {
-                finish(.failed(error))
-            }
-        }
+                return (try answer.requiredString("data.task_id"), answer.string("data.task_status") ?? "submitted")
+            },
+            submitted: { id, _, _ in poll(id, schedule.base) }, finish: finish)
     }
 
     /// The create-task body. `duration` is a string ("5"), as Kling rejects a number.

@@ -54,31 +54,18 @@ public struct LeonardoClient: JobHandler {
                 }
             }
         }
-        if let resumed = context.job.providerTaskID {
-            poll(resumed, 0)
-            return
-        }
-        let body: Data
-        do {
-            body = try Self.requestBody(context.params)
-        } catch {
-            finish(.failed(error))
-            return
-        }
-        context.phase = "submitting"
-        context.callProvider(
-            .postJSON(url: "\(base)/generations", json: body, headers: headers), errors: LeonardoErrors.table,
-            submit: .paid
-        ) { result in
-            do throws(JobFailure) {
-                let answer = try ProviderAnswer(result.get(), api: Self.api, kind: .permanent)
-                let id = try answer.requiredString("sdGenerationJob.generationId")
-                context.recordProviderTask(id: id, state: "submitted")
-                poll(id, schedule.base)
-            } catch {
-                finish(.failed(error))
-            }
-        }
+        context.resumeOrSubmitTask(
+            api: Self.api, resume: { poll($0, 0) },
+            body: { () throws(JobFailure) in try Self.requestBody(context.params) },
+            submit: { body, done in
+                context.callProvider(
+                    .postJSON(url: "\(base)/generations", json: body, headers: headers), errors: LeonardoErrors.table,
+                    submit: .paid, completion: done)
+            },
+            task: { answer throws(JobFailure) in
+                (try answer.requiredString("sdGenerationJob.generationId"), "submitted")
+            },
+            submitted: { id, _, _ in poll(id, schedule.base) }, finish: finish)
     }
 
     /// The create-generation body from the job's params; `options` passes anything else through.

@@ -30,44 +30,22 @@ public struct SeedanceClient: JobHandler {
         let headers: [(name: String, value: String)] = [("Authorization", "Bearer \(key)")]
         let started = context.loop.now
         let poll = { (id: String, firstDelay: Double) in
-            context.pollProviderTask(
-                taskID: id, schedule: schedule, errors: ArkErrors.seedance, firstDelay: firstDelay,
+            context.pollTaskThenDownload(
+                id, schedule: schedule, errors: ArkErrors.seedance, firstDelay: firstDelay,
                 request: { HTTPRequest(url: "\(base)/\(id)", headers: headers + [("Accept", "application/json")]) },
-                read: { response throws(JobFailure) in try Self.readTask(response, id: id) }
-            ) { outcome in
-                switch outcome {
-                case .failure(let failure):
-                    finish(.failed(failure))
-                case .success(let url):
-                    context.completeWithDownload(
-                        url, as: "video.mp4", provider: Self.api, taskID: id, startedAt: started, finish: finish)
-                }
-            }
+                read: { response throws(JobFailure) in try Self.readTask(response, id: id) },
+                saveAs: "video.mp4", api: Self.api, startedAt: started, finish: finish)
         }
-        if let resumed = context.job.providerTaskID {
-            poll(resumed, 0)
-            return
-        }
-        let body: Data
-        do {
-            body = try Self.requestBody(context)
-        } catch {
-            finish(.failed(error))
-            return
-        }
-        context.phase = "submitting"
-        context.callProvider(
-            .postJSON(url: base, json: body, headers: headers), errors: ArkErrors.seedance, submit: .paid
-        ) { result in
-            do throws(JobFailure) {
-                let answer = try ProviderAnswer(result.get(), api: Self.api, kind: .permanent)
-                let id = try answer.requiredString("id")
-                context.recordProviderTask(id: id, state: "queued")
-                poll(id, schedule.base)
-            } catch {
-                finish(.failed(error))
-            }
-        }
+        context.resumeOrSubmitTask(
+            api: Self.api, resume: { poll($0, 0) },
+            body: { () throws(JobFailure) in try Self.requestBody(context) },
+            submit: { body, done in
+                context.callProvider(
+                    .postJSON(url: base, json: body, headers: headers), errors: ArkErrors.seedance, submit: .paid,
+                    completion: done)
+            },
+            task: { answer throws(JobFailure) in (try answer.requiredString("id"), "queued") },
+            submitted: { id, _, _ in poll(id, schedule.base) }, finish: finish)
     }
 
     static func requestBody(_ context: JobContext) throws(JobFailure) -> Data {
