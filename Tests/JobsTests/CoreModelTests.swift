@@ -63,14 +63,14 @@ final class CoreModelTests: XCTestCase {
     }
 
     func testDurationsReadAsSecondsWithTwoDecimalsBelowTenAndWholeAbove() {
-        XCTAssertEqual(Scheduler.seconds(0), "0.00 s")
-        XCTAssertEqual(Scheduler.seconds(0.004), "0.00 s")
-        XCTAssertEqual(Scheduler.seconds(1.5), "1.50 s")
-        XCTAssertEqual(Scheduler.seconds(2.345), "2.35 s")
-        XCTAssertEqual(Scheduler.seconds(9.994), "9.99 s")
-        XCTAssertEqual(Scheduler.seconds(9.996), "10 s")
-        XCTAssertEqual(Scheduler.seconds(600), "600 s")
-        XCTAssertEqual(Scheduler.seconds(61.6), "62 s")
+        XCTAssertEqual(DurationText.seconds(0), "0.00 s")
+        XCTAssertEqual(DurationText.seconds(0.004), "0.00 s")
+        XCTAssertEqual(DurationText.seconds(1.5), "1.50 s")
+        XCTAssertEqual(DurationText.seconds(2.345), "2.35 s")
+        XCTAssertEqual(DurationText.seconds(9.994), "9.99 s")
+        XCTAssertEqual(DurationText.seconds(9.996), "10 s")
+        XCTAssertEqual(DurationText.seconds(600), "600 s")
+        XCTAssertEqual(DurationText.seconds(61.6), "62 s")
     }
 
     func testLogTimestampsAreUTCWithMilliseconds() throws {

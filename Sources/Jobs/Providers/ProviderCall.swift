@@ -186,7 +186,7 @@ extension JobContext {
     private func logRateLimit(_ name: String, wait: Double, wholeProvider: Bool) {
         let scope = wholeProvider ? "pausing all \(provider) requests for" : "waiting"
         log.info(
-            "[Thread-JobWorker-\(slot)] job \(job.id): \(name) is rate limiting (HTTP 429); \(scope) \(Scheduler.seconds(wait))",
+            "[Thread-JobWorker-\(slot)] job \(job.id): \(name) is rate limiting (HTTP 429); \(scope) \(DurationText.seconds(wait))",
             WorkerLog.Fields(jobID: job.id, provider: provider, slot: slot, event: "rate_limited"))
     }
 

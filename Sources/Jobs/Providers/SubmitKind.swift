@@ -19,7 +19,7 @@ public enum SubmitKind: Sendable {
     public func failure(
         for error: HTTPTransportError, provider: String, host: String, timeout: Double, resubmitAllowed: Bool
     ) -> JobFailure {
-        let what = error.kind == .timeout ? "timed out after \(Scheduler.seconds(timeout))" : error.message
+        let what = error.kind == .timeout ? "timed out after \(DurationText.seconds(timeout))" : error.message
         let neverDelivered = error.kind == .couldNotResolve || error.kind == .couldNotConnect
         if self == .paid && !neverDelivered && !resubmitAllowed {
             return .permanent(

@@ -248,7 +248,7 @@ public final class Scheduler {
                     job.id,
                     .failed(
                         .transient(
-                            "timed out after \(Self.seconds(limit)); the job took longer than its limit (JOB_TIMEOUT_SECONDS)"
+                            "timed out after \(DurationText.seconds(limit)); the job took longer than its limit (JOB_TIMEOUT_SECONDS)"
                         )))
             }
             timeout.schedule(after: limit)
@@ -278,7 +278,7 @@ public final class Scheduler {
             // Redacting inside JSON strings keeps the text valid JSON ("[redacted]" has no quotes).
             store.record(.completed(id: id, result: log.redactor.redact(result.jsonString())))
             fields.event = "completed"
-            log.info("\(prefix) Completed job \(id) in \(Self.seconds(duration))", fields)
+            log.info("\(prefix) Completed job \(id) in \(DurationText.seconds(duration))", fields)
         case .failed(let failure):
             let message = log.redactor.redact(failure.message)
             let policy = settings.retryPolicy
@@ -288,7 +288,7 @@ public final class Scheduler {
                 let note = "attempt \(run.job.attempts) of \(run.job.maxAttempts) failed: \(message)"
                 store.record(.retry(id: id, error: note, runAfter: Date().timeIntervalSince1970 + delay))
                 fields.event = "retry"
-                log.warning("\(prefix) Retrying job \(id) in \(Self.seconds(delay)): \(note)", fields)
+                log.warning("\(prefix) Retrying job \(id) in \(DurationText.seconds(delay)): \(note)", fields)
             } else {
                 let final =
                     failure.kind == .transient ? "\(message) (gave up after \(run.job.attempts) attempts)" : message
@@ -408,15 +408,5 @@ public final class Scheduler {
         timer.set(after: seconds, repeat: seconds)
         timer.start()
         timers.append(timer)
-    }
-
-    /// "1.23 s" under ten seconds, "42 s" from there: in every completion line, so built
-    /// without `String(format:)` (CoreFoundation's formatter, bench/RESULTS.md).
-    static func seconds(_ value: Double) -> String {
-        guard value.isFinite, value >= 0, value < 1e15 else { return "\(value) s" }
-        if value >= 9.995 { return "\(Int64(value.rounded())) s" }
-        let hundredths = Int64((value * 100).rounded())
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction) s"
     }
 }
