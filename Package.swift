@@ -29,9 +29,11 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
         ),
+        // glibc's posix_spawn extensions (chdir, closefrom) that Swift's Glibc module hides.
+        .systemLibrary(name: "CSpawn"),
         .target(
             name: "Reactor",
-            dependencies: ["CLibEv", "CCurl", "CSQLite"]
+            dependencies: ["CLibEv", "CCurl", "CSQLite", "CSpawn"]
         ),
         .target(
             name: "Jobs",

@@ -1,10 +1,11 @@
 import Foundation
+import Reactor
 
 /// A program started by a test (the worker, the mock providers, ffmpeg), with its output
-/// captured to files so a test can read the log while it runs.
-public final class ChildProcess: @unchecked Sendable {
-    // @unchecked Sendable: `process` is only started/stopped from the test's thread.
-    public let process = Process()
+/// captured to files so a test can read the log while it runs. Started with `posix_spawn`
+/// (`SpawnedProcess`): Foundation's `Process.run()` crashed a CI run now and then.
+public final class ChildProcess: Sendable {
+    public let process: SpawnedProcess
     public let stdoutPath: String
     public let stderrPath: String
 
@@ -14,31 +15,28 @@ public final class ChildProcess: @unchecked Sendable {
     ) throws {
         stdoutPath = outputPrefix + ".stdout"
         stderrPath = outputPrefix + ".stderr"
-        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        if let environment { process.environment = environment }
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        process = try SpawnedProcess(
+            executable: executable, arguments: arguments, environment: environment, directory: directory,
+            stdin: .null, stdout: .file(stdoutPath), stderr: .file(stderrPath))
     }
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
     public var isRunning: Bool { process.isRunning }
 
     public var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
     public var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
-    public func signal(_ number: Int32) { kill(process.processIdentifier, number) }
+    public func signal(_ number: Int32) { kill(process.pid, number) }
 
-    /// Waits for exit up to `timeout` seconds; returns the exit status, or nil if still running.
+    /// Waits for exit up to `timeout` seconds; returns the exit status (128 + n after signal n,
+    /// as a shell reports it), or nil if still running.
     @discardableResult
     public func waitForExit(timeout: Double) -> Int32? {
-        let exited = Wait.until(timeout: timeout) { !self.process.isRunning }
-        return exited ? process.terminationStatus : nil
+        guard Wait.until(timeout: timeout, { !self.process.isRunning }), let ended = process.poll() else { return nil }
+        switch ended {
+        case .exited(let status): return status
+        case .signalled(let number): return 128 + number
+        }
     }
 
     /// Ends the process (SIGKILL after a short grace) if it still runs. For tearDown.
