@@ -1,4 +1,5 @@
 import Foundation
+import Reactor
 import Synchronization
 
 /// A request to stop a media job's children: made on the loop (cancel, timeout, shutdown),
@@ -44,10 +45,10 @@ public struct ChildTermination: Sendable, Equatable {
 /// blocks: call it only from a `MediaPool` thread.
 ///
 /// The child gets `/dev/null` as stdin, pipes for stdout (handed over line by line) and
-/// stderr (its tail kept for errors), a default signal mask, and no other descriptors
-/// (Foundation's `Process` closes every fd above 2 in the child; curl's sockets are CLOEXEC
-/// as well). Its exit status is the real one: our loop is not libev's default loop, so no
-/// SIGCHLD handler reaps it before Foundation does (REACTOR-NOTES.md B.1).
+/// stderr (its tail kept for errors), an empty signal mask, default signal dispositions and no
+/// other descriptors (`SpawnedProcess`, posix_spawn: Foundation's `Process.run()` can crash the
+/// worker while it lists its thousands of open sockets). Its exit status is the real one: our
+/// loop is not libev's default loop, so no SIGCHLD handler reaps it first (REACTOR-NOTES.md B.1).
 public struct MediaProcess: Sendable {
     public var executable: String
     public var arguments: [String]
@@ -71,61 +72,64 @@ public struct MediaProcess: Sendable {
     /// Starts the child and waits for it, calling `onLine` for each stdout line on this thread.
     /// Stops it (SIGTERM, SIGKILL after `grace`) once `stop` is requested.
     public func run(stop: StopRequest, onLine: (String) -> Void = { _ in }) throws(JobFailure) -> ChildTermination {
-        let process = Process()
-        if let launcher {
-            process.executableURL = URL(fileURLWithPath: launcher)
-            process.arguments = ["--pdeathsig", "KILL", executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        process.environment = environment
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = errors
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
         guard !stop.isRequested else { throw .permanent("\(name) was not started: the job was stopped") }
-        do {
-            try Self.withDefaultSignalMask { try process.run() }
-        } catch {
-            throw .permanent("could not start \(executable): \(error.localizedDescription)")
+        // CLOEXEC is set after pipe(2) (pipe2 is hidden from Swift); children we start close
+        // every descriptor above 2 anyway, and nothing in the worker forks otherwise.
+        var output: [Int32] = [-1, -1]
+        var errors: [Int32] = [-1, -1]
+        guard pipe(&output) == 0 else { throw Self.pipeFailure() }
+        guard pipe(&errors) == 0 else {
+            output.forEach { close($0) }
+            throw Self.pipeFailure()
         }
-        let pid = process.processIdentifier
+        for fd in output + errors { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        defer {
+            close(output[0])
+            close(errors[0])
+        }
+        let child: SpawnedProcess
+        do {
+            child = try SpawnedProcess(
+                executable: launcher ?? executable,
+                arguments: launcher == nil ? arguments : ["--pdeathsig", "KILL", executable] + arguments,
+                environment: environment, stdin: .null, stdout: .descriptor(output[1]), stderr: .descriptor(errors[1]))
+        } catch {
+            close(output[1])
+            close(errors[1])
+            throw .permanent("could not start \(executable): \(error)")
+        }
+        // Only the child writes into the pipes now: end of file comes when it exits.
+        close(output[1])
+        close(errors[1])
+        let pid = child.pid
         MediaChildren.register(pid)
         defer { MediaChildren.unregister(pid) }
 
-        var reader = PipeReader(output: output, errors: errors)
+        var reader = PipeReader(outputDescriptor: output[0], errorDescriptor: errors[0])
         var stopping = StopEscalation(grace: grace)
-        while true {
-            if stop.isRequested, let signal = stopping.signalDue(now: Self.monotonicSeconds()), process.isRunning {
+        var ended: SpawnedProcess.Termination?
+        while ended == nil {
+            if stop.isRequested, let signal = stopping.signalDue(now: Self.monotonicSeconds()), child.isRunning {
                 kill(pid, signal)
             }
             if reader.isOpen {
                 reader.readAvailable(timeoutMilliseconds: 100, onLine: onLine)
-            } else if exited.wait(timeout: .now() + .milliseconds(100)) == .success {
-                break
+            } else {
+                // Both pipes closed: the child is exiting. Check every 10 ms for its status.
+                ended = child.poll()
+                if ended == nil { _ = poll(nil, 0, 10) }
             }
         }
-        withExtendedLifetime((output, errors)) {}
-        let reason: ChildTermination.Reason =
-            process.terminationReason == .uncaughtSignal
-            ? .signalled(process.terminationStatus) : .exited(process.terminationStatus)
+        let reason: ChildTermination.Reason
+        switch ended! {
+        case .exited(let status): reason = .exited(status)
+        case .signalled(let number): reason = .signalled(number)
+        }
         return ChildTermination(reason: reason, stderrTail: reader.tail.lastLines(8), wasStopped: stopping.started)
     }
 
-    /// Spawns with an empty signal mask: a child inherits the spawning thread's mask, and a
-    /// Dispatch thread may block signals, which would make ffmpeg deaf to our SIGTERM
-    /// (REACTOR-NOTES.md B.4). The thread's own mask is restored at once.
-    private static func withDefaultSignalMask(_ spawn: () throws -> Void) rethrows {
-        var empty = sigset_t()
-        var previous = sigset_t()
-        sigemptyset(&empty)
-        pthread_sigmask(SIG_SETMASK, &empty, &previous)
-        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
-        try spawn()
+    private static func pipeFailure() -> JobFailure {
+        .transient("cannot create a pipe for a media child: \(String(cString: strerror(errno)))")
     }
 
     static func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
@@ -161,9 +165,9 @@ struct PipeReader {
     private(set) var tail = OutputTail()
     private var buffer = [UInt8](repeating: 0, count: 64 * 1024)
 
-    init(output: Pipe, errors: Pipe) {
-        outputDescriptor = output.fileHandleForReading.fileDescriptor
-        open = [outputDescriptor, errors.fileHandleForReading.fileDescriptor]
+    init(outputDescriptor: Int32, errorDescriptor: Int32) {
+        self.outputDescriptor = outputDescriptor
+        open = [outputDescriptor, errorDescriptor]
     }
 
     /// False once both pipes reached end of file (the child exited or closed them).
