@@ -69,6 +69,6 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: ["TestSupport", "Jobs", "Reactor", "Main", "MockProviders"]
         ),
-        .testTarget(name: "MockProvidersTests", dependencies: []),
+        .testTarget(name: "MockProvidersTests", dependencies: ["Reactor"]),
     ]
 )

@@ -1,8 +1,10 @@
 import Foundation
+import Reactor
 
 /// The real `mock-providers` binary, started on a free port for one test and terminated in `tearDown`.
 final class MockServerProcess {
-    let process: Process
+    /// Started with posix_spawn: Foundation's `Process.run()` crashes now and then (see `SpawnedProcess`).
+    let process: SpawnedProcess
     /// `http://127.0.0.1:PORT`, parsed from the binary's first stdout line.
     let baseURL: String
 
@@ -28,19 +30,24 @@ final class MockServerProcess {
     /// "listening on" line.
     init(arguments: [String] = [], timeout: TimeInterval = 60) throws {
         let path = try Self.binaryPath()
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--port", "0"] + arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        var output: [Int32] = [-1, -1]
+        guard pipe(&output) == 0 else { throw MockServerError(message: "cannot create a pipe: errno \(errno)") }
+        let reading = FileHandle(fileDescriptor: output[0], closeOnDealloc: true)
+        do {
+            process = try SpawnedProcess(
+                executable: path, arguments: ["--port", "0"] + arguments, stdout: .descriptor(output[1]))
+        } catch {
+            close(output[1])
+            throw error
+        }
+        close(output[1])
 
-        let firstLine = Self.readFirstLine(from: output.fileHandleForReading, timeout: timeout)
+        let firstLine = Self.readFirstLine(from: reading, timeout: timeout)
         let prefix = "mock-providers listening on "
         guard let firstLine, firstLine.hasPrefix(prefix), let port = Int(firstLine.split(separator: ":").last ?? "")
         else {
-            process.terminate()
+            kill(process.pid, SIGTERM)
+            _ = process.wait()
             throw MockServerError(
                 message: "mock-providers at \(path) did not print its listening line within \(timeout) s "
                     + "(got \(firstLine.map { "'\($0)'" } ?? "nothing"))"
@@ -72,8 +79,8 @@ final class MockServerProcess {
     /// Sends SIGTERM and waits for the process to exit.
     func stop() {
         guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        kill(process.pid, SIGTERM)
+        _ = process.wait()
     }
 
     deinit {
