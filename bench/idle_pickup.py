@@ -119,12 +119,8 @@ def main():
     print(b.header_lines(HEADER), flush=True)
     for implementation in [arguments.only] if arguments.only else ["baseline", "reactor"]:
         row = measure(implementation, arguments.idle, arguments.rows, arguments.interval, arguments.keep)
-        b.record("idle_pickup", row)
-        print(b.row_line(HEADER, row), flush=True)
+        b.emit("idle_pickup", HEADER, row)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        b.empty_trash()
+    b.run_command(main)

@@ -120,12 +120,8 @@ def main():
     print(b.header_lines(HEADER), flush=True)
     for row in itertools.chain(sqlite_rows(arguments.jobs), file_rows(arguments.files),
                                http_rows(arguments.seconds)):
-        b.record("limits", row)
-        print(b.row_line(HEADER, row), flush=True)
+        b.emit("limits", HEADER, row)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        b.empty_trash()
+    b.run_command(main)

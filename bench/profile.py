@@ -80,7 +80,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        b.empty_trash()
+    b.run_command(main)

@@ -120,12 +120,8 @@ def main():
                 baseline_rate = row["jobs_per_second"]
             elif baseline_rate and row["jobs_per_second"]:
                 row["ratio"] = row["jobs_per_second"] / baseline_rate
-            b.record("throughput", row)
-            print(b.row_line(HEADER, row), flush=True)
+            b.emit("throughput", HEADER, row)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    finally:
-        b.empty_trash()
+    b.run_command(main)

@@ -4,8 +4,8 @@ import TestSupport
 import XCTest
 
 /// REACTOR-NOTES.md B.1, "the default loop reaps children": libev's default loop installs a
-/// SIGCHLD handler that reaps every child, so Foundation's `waitpid` would see ECHILD and report
-/// a crashed ffmpeg as exit status 0. Our loop is `ev_loop_new`; a child's real status must survive.
+/// SIGCHLD handler that reaps every child, so our `waitpid` would see ECHILD and report a
+/// crashed ffmpeg as exit status 0. Our loop is `ev_loop_new`; a child's real status must survive.
 final class ChildProcessExitStatusTests: XCTestCase {
     func testChildExitStatusSurvivesARunningLoop() throws {
         let runner = LoopThread()

@@ -256,6 +256,20 @@ def record(kind, row):
         file.write(json.dumps(row) + "\n")
 
 
+def emit(kind, header, row):
+    """Keeps `row` in results.jsonl and prints it as a table row, at once (long commands)."""
+    record(kind, row)
+    print(row_line(header, row), flush=True)
+
+
+def run_command(main):
+    """Runs a bench command's `main`, then deletes its run folders whatever happened."""
+    try:
+        main()
+    finally:
+        empty_trash()
+
+
 def header_lines(header):
     """The title and rule lines of a Markdown table; header is a list of (title, key, format)."""
     return ("| " + " | ".join(title for title, _, _ in header) + " |\n"

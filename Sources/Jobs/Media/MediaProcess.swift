@@ -17,10 +17,8 @@ public final class StopRequest: Sendable {
 
 /// How a child process ended, read from its real wait status.
 public struct ChildTermination: Sendable, Equatable {
-    public enum Reason: Sendable, Equatable {
-        case exited(Int32)
-        case signalled(Int32)
-    }
+    /// `.exited(status)` or `.signalled(number)`, as waitpid reported it.
+    public typealias Reason = SpawnedProcess.Termination
 
     public var reason: Reason
     /// The last lines it wrote to stderr.
@@ -107,23 +105,20 @@ public struct MediaProcess: Sendable {
 
         var reader = PipeReader(outputDescriptor: output[0], errorDescriptor: errors[0])
         var stopping = StopEscalation(grace: grace)
-        var ended: SpawnedProcess.Termination?
-        while ended == nil {
+        let reason: ChildTermination.Reason
+        while true {
             if stop.isRequested, let signal = stopping.signalDue(now: Self.monotonicSeconds()), child.isRunning {
                 kill(pid, signal)
             }
             if reader.isOpen {
                 reader.readAvailable(timeoutMilliseconds: 100, onLine: onLine)
+            } else if let ended = child.poll() {
+                reason = ended
+                break
             } else {
-                // Both pipes closed: the child is exiting. Check every 10 ms for its status.
-                ended = child.poll()
-                if ended == nil { _ = poll(nil, 0, 10) }
+                // Both pipes closed: the child is exiting. Look for its status every 10 ms.
+                _ = poll(nil, 0, 10)
             }
-        }
-        let reason: ChildTermination.Reason
-        switch ended! {
-        case .exited(let status): reason = .exited(status)
-        case .signalled(let number): reason = .signalled(number)
         }
         return ChildTermination(reason: reason, stderrTail: reader.tail.lastLines(8), wasStopped: stopping.started)
     }

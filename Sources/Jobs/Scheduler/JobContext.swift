@@ -42,7 +42,7 @@ public final class JobContext {
         job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings, log: WorkerLog,
         http: HTTPClient,
         store: JobStore, inputs: InputResolver, provider: String = "", throttle: ProviderThrottle? = nil,
-        outputBudget: OutputBackPressure? = nil
+        outputBudget: OutputBackPressure
     ) {
         self.job = job
         self.params = params
@@ -55,7 +55,7 @@ public final class JobContext {
         self.inputs = inputs
         self.provider = provider
         self.throttle = throttle ?? ProviderThrottle(clock: { loop.now })
-        self.outputBudget = outputBudget ?? OutputBackPressure(loop: loop) { [http] in http.receivingPaused = $0 }
+        self.outputBudget = outputBudget
         outputs = JobOutputs(root: settings.outputDirectory, jobID: job.id)
     }
 

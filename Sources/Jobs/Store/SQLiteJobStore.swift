@@ -251,7 +251,7 @@ public final class SQLiteJobStore: JobStore {
         case .renewLeases(let ids, let owner, let until):
             try connection.run(
                 "UPDATE jobs SET lease_until = ?1 WHERE lease_owner = ?2 AND id IN (SELECT value FROM json_each(?3))",
-                [.real(until), .text(owner), .text(JSONValue.array(ids.map { .number(Double($0)) }).jsonString())])
+                [.real(until), .text(owner), .text(Self.jsonIDs(ids))])
         }
     }
 
