@@ -31,3 +31,60 @@ final class OutputBackPressureTests: XCTestCase {
         XCTAssertEqual(calls, [true, false, true, false])
     }
 }
+
+/// The budget wired into `JobContext.writeOutput` and the HTTP client: a write past the high
+/// water mark pauses receiving at once, and its completion on the loop resumes it.
+final class OutputWriteBackPressureTests: XCTestCase {
+    func testAnOutputWritePastTheBudgetPausesReceivingUntilItIsWritten() throws {
+        let workspace = Workspace(name: "backpressure")
+        defer { workspace.remove() }
+        let runner = LoopThread()
+        defer { runner.stop() }
+        let loop = runner.loop
+        let path = workspace.databasePath
+        let store = ResultBox<SQLiteJobStore>()
+        store.value = try runner.sync { () -> Result<SQLiteJobStore, any Error> in
+            Result {
+                try SQLiteJobStore(path: path, loop: loop, log: .discarding(), owner: "test:1:1", leaseSeconds: 30)
+            }
+        }.get()
+        let seen = ResultBox<[Bool]>()
+        let written = ResultBox<Result<String, JobFailure>>()
+        let done = DispatchSemaphore(value: 0)
+        // Loop-owned objects live in a box that is emptied on the loop thread at the end.
+        let owned = ResultBox<(http: HTTPClient, context: JobContext)>()
+        runner.sync {
+            let http = HTTPClient(loop: loop)
+            seen.value = []
+            let budget = OutputBackPressure(loop: loop, highWater: 10, lowWater: 0) {
+                seen.value!.append($0)
+                http.receivingPaused = $0
+            }
+            let context = JobContext(
+                job: Job(id: 7, typeName: "image_generation", paramsText: "{}"), params: JobParams(values: [:]),
+                slot: 0, loop: loop, settings: WorkerSettings(outputDirectory: workspace.outputDirectory),
+                log: .discarding(), http: http, store: store.value!, inputs: InputResolver { _ in nil },
+                outputBudget: budget)
+            context.writeOutput(Data(repeating: 1, count: 100), as: "image-1.png") { result in
+                written.value = result
+                done.signal()
+            }
+            XCTAssertTrue(http.receivingPaused, "100 bytes queued against a 10-byte budget")
+            owned.value = (http, context)
+        }
+        XCTAssertEqual(done.wait(timeout: .now() + 30), .success)
+        runner.sync {
+            XCTAssertFalse(owned.value!.http.receivingPaused, "resumed once the file was written")
+            XCTAssertEqual(seen.value, [true, false])
+            XCTAssertEqual(try? written.value?.get(), workspace.outputDirectory + "/7/image-1.png")
+            XCTAssertEqual(owned.value!.context.outputBudget.pendingBytes, 0)
+        }
+        let closed = DispatchSemaphore(value: 0)
+        runner.sync { store.value!.close { closed.signal() } }
+        closed.wait()
+        runner.sync {
+            owned.value = nil
+            store.value = nil
+        }
+    }
+}
