@@ -39,7 +39,9 @@ extension JobContext {
     /// thread; `completion` runs on the loop with the final path, unless the job was cancelled.
     public func writeOutput(_ data: Data, as name: String, completion: @escaping (Result<String, JobFailure>) -> Void) {
         let outputs = outputs
-        write(bytes: data.count, completion: completion) { () throws(JobFailure) in try outputs.write(data, as: name) }
+        phase = "saving"
+        onWriterQueue(
+            bytes: data.count, { () throws(JobFailure) in try outputs.write(data, as: name) }, completion: completion)
     }
 
     /// Decodes base64 text (a provider's `b64_json`) and writes it as `stem` plus the extension
@@ -51,28 +53,30 @@ extension JobContext {
         completion: @escaping (Result<String, JobFailure>) -> Void
     ) {
         let outputs = outputs
-        write(bytes: encoded.utf8.count, completion: completion) { () throws(JobFailure) in
+        phase = "saving"
+        let decodeAndWrite = { @Sendable () throws(JobFailure) -> String in
             guard let data = Base64Image.decode(encoded), !data.isEmpty else { throw .transient(invalid) }
             let ext = MediaSniffer.fileExtension(for: data, default: fallbackExtension)
             return try outputs.write(data, as: "\(stem).\(ext)")
         }
+        onWriterQueue(bytes: encoded.utf8.count, decodeAndWrite, completion: completion)
     }
 
-    /// Runs `produce` on this job's writer queue with `bytes` counted against the output budget;
-    /// `completion` runs on the loop with the result, unless the job was cancelled meanwhile.
-    private func write(
-        bytes: Int, completion: @escaping (Result<String, JobFailure>) -> Void,
-        produce: @escaping @Sendable () throws(JobFailure) -> String
+    /// Runs `work` — a file-system step of this job — on its writer queue, in order with the
+    /// job's other file work, with `bytes` counted against the output budget; `completion` runs
+    /// on the loop with the result, unless the job was cancelled meanwhile.
+    func onWriterQueue(
+        bytes: Int, _ work: @escaping @Sendable () throws(JobFailure) -> String,
+        completion: @escaping (Result<String, JobFailure>) -> Void
     ) {
         let loop = loop
         // The completion stays here on the loop; the writer thread only carries Sendable values.
         let token = registerOutputWrite(completion)
         let target = WeakContext(self)
         let budget = outputBudget
-        phase = "saving"
         budget.reserve(bytes)
         OutputWriter.queue(for: job.id).async {
-            let result = Result(catching: produce)
+            let result = Result(catching: work)
             loop.execute {
                 budget.release(bytes)
                 guard let context = target.context, !context.isCancelled else { return }

@@ -201,32 +201,39 @@ extension JobContext {
         }
     }
 
-    /// Downloads `url` into this job's folder as `name` (temporary name, then rename).
+    /// Downloads `url` into this job's folder as `name` (temporary name, then rename). The
+    /// folder is made and the finished file renamed on the job's writer queue, not the loop.
     public func download(
         _ url: String, as name: String, provider: String, completion: @escaping (Result<String, JobFailure>) -> Void
     ) {
-        do {
-            try outputs.prepare()
-        } catch {
-            completion(.failure(error))
-            return
-        }
+        let outputs = outputs
         let temporary = outputs.temporaryPath(name)
         phase = "downloading"
-        send(HTTPRequest(url: url, timeout: 0, downloadPath: temporary)) { [weak self] result in
+        let makeFolder = { @Sendable () throws(JobFailure) -> String in
+            try outputs.prepare()
+            return temporary
+        }
+        onWriterQueue(bytes: 0, makeFolder) { [weak self] prepared in
             guard let self else { return }
-            switch result {
-            case .failure(let error):
-                completion(
-                    .failure(.transient("could not download the \(provider) output from \(url): \(error.message)")))
-            case .success(let response) where !response.isSuccess:
-                completion(
-                    .failure(
-                        .transient(
-                            "downloading the \(provider) output from \(url) failed with HTTP \(response.status): \(response.bodyText(limit: 200))"
-                        )))
-            case .success:
-                completion(Result { () throws(JobFailure) in try self.outputs.commit(temporary: temporary, as: name) })
+            if case .failure(let failure) = prepared { return completion(.failure(failure)) }
+            self.send(HTTPRequest(url: url, timeout: 0, downloadPath: temporary)) { [weak self] result in
+                guard let self else { return }
+                switch result {
+                case .failure(let error):
+                    completion(
+                        .failure(.transient("could not download the \(provider) output from \(url): \(error.message)")))
+                case .success(let response) where !response.isSuccess:
+                    completion(
+                        .failure(
+                            .transient(
+                                "downloading the \(provider) output from \(url) failed with HTTP \(response.status): \(response.bodyText(limit: 200))"
+                            )))
+                case .success:
+                    let rename = { @Sendable () throws(JobFailure) -> String in
+                        try outputs.commit(temporary: temporary, as: name)
+                    }
+                    self.onWriterQueue(bytes: 0, rename, completion: completion)
+                }
             }
         }
     }
