@@ -17,8 +17,8 @@ public struct MediaWork: Sendable {
     }
 
     /// Runs ffmpeg with `arguments`, which must write to `outputs.temporaryPath(name)`, turning
-    /// its output time into progress against `duration` seconds; then moves the file to its
-    /// final name and returns that path. A failed or stopped run leaves no file behind.
+    /// its output time into progress against `duration` seconds; then flushes the file, moves it
+    /// to its final name and returns that path. A failed or stopped run leaves no file behind.
     public func encode(_ arguments: [String], duration: Double, as name: String) throws(JobFailure) -> String {
         let temporary = outputs.temporaryPath(name)
         log.debug(
@@ -34,7 +34,7 @@ public struct MediaWork: Sendable {
             throw Self.failure(ending)
         }
         reportProgress(1)
-        return try outputs.commit(temporary: temporary, as: name)
+        return try outputs.commitDurably(temporary: temporary, as: name)
     }
 
     /// Why a run of ffmpeg that was not stopped by us failed, with its last stderr lines.

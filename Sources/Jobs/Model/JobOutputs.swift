@@ -42,7 +42,7 @@ public struct JobOutputs: Sendable {
     }
 
     /// Moves a finished temporary file to its final name (atomic on one filesystem).
-    public func commit(temporary: String, as name: String) throws(JobFailure) -> String {
+    private func commit(temporary: String, as name: String) throws(JobFailure) -> String {
         let final = path(name)
         guard rename(temporary, final) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -50,6 +50,25 @@ public struct JobOutputs: Sendable {
             throw .transient("cannot move output into place at \(final): \(reason)")
         }
         return final
+    }
+
+    /// Moves a temporary that another writer finished (curl's download, ffmpeg's output) to
+    /// its final name once its bytes are on the disk, as `write` does for its own files: neither
+    /// flushes, and a job marked completed must not point at a file a power cut leaves empty.
+    public func commitDurably(temporary: String, as name: String) throws(JobFailure) -> String {
+        // O_NONBLOCK: opening a FIFO left at this name must fail the flush, not hang the thread.
+        let descriptor = open(temporary, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw .transient("cannot open \(temporary) to flush it to disk: \(String(cString: strerror(errno)))")
+        }
+        let flushed = fsync(descriptor) == 0
+        let reason = flushed ? "" : String(cString: strerror(errno))
+        close(descriptor)
+        guard flushed else {
+            unlink(temporary)
+            throw .transient("cannot flush \(temporary) to disk: \(reason)")
+        }
+        return try commit(temporary: temporary, as: name)
     }
 
     /// Writes `data` to `name` through a temporary file and returns the final path.

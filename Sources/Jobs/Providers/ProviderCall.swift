@@ -201,8 +201,9 @@ extension JobContext {
         }
     }
 
-    /// Downloads `url` into this job's folder as `name` (temporary name, then rename). The
-    /// folder is made and the finished file renamed on the job's writer queue, not the loop.
+    /// Downloads `url` into this job's folder as `name` (temporary name, then fsync and rename).
+    /// The folder is made and the finished file flushed and renamed on the job's writer queue,
+    /// not the loop.
     public func download(
         _ url: String, as name: String, provider: String, completion: @escaping (Result<String, JobFailure>) -> Void
     ) {
@@ -229,10 +230,10 @@ extension JobContext {
                                 "downloading the \(provider) output from \(url) failed with HTTP \(response.status): \(response.bodyText(limit: 200))"
                             )))
                 case .success:
-                    let rename = { @Sendable () throws(JobFailure) -> String in
-                        try outputs.commit(temporary: temporary, as: name)
+                    let flushAndRename = { @Sendable () throws(JobFailure) -> String in
+                        try outputs.commitDurably(temporary: temporary, as: name)
                     }
-                    self.onWriterQueue(bytes: 0, rename, completion: completion)
+                    self.onWriterQueue(bytes: 0, flushAndRename, completion: completion)
                 }
             }
         }
