@@ -45,7 +45,7 @@ public final class Scheduler {
     private var drainCheckPending = false
     private var timers: [TimerWatcher] = []
     private var retryWake: TimerWatcher?
-    private var hintRecheck: TimerWatcher?
+    private lazy var hintRecheck = ChangeHintRecheck(loop: loop) { [unowned self] in self.changeHint() }
     private var shutdownDeadline: TimerWatcher?
     private var changeWatcher: FileChangeWatcher?
 
@@ -117,22 +117,10 @@ public final class Scheduler {
         recoverAbandoned()
     }
 
-    /// The database files were written. Another program's write can show up here a moment
-    /// before its commit is visible to our reader, so look again shortly after (3, 10 and
-    /// 30 ms later) instead of leaving the row to the slow fallback poll. On a disk busy with
-    /// writeback a commit took more than 3 ms to show in one bench run (p99 40.9 ms, RESULTS.md).
+    /// The database files were written: look now, and again shortly after (`ChangeHintRecheck`).
     private func fileChanged() {
         changeHint()
-        let timer = hintRecheck ?? TimerWatcher(loop: loop) {}
-        hintRecheck = timer
-        var stage = 0
-        let delays = [0.007, 0.02]  // after the first re-check: at 10 ms, then at 30 ms
-        timer.setCallback { [unowned self, unowned timer] in
-            self.changeHint()
-            if stage < delays.count { timer.schedule(after: delays[stage]) }
-            stage += 1
-        }
-        timer.schedule(after: 0.003)
+        hintRecheck.start()
     }
 
     /// Something may have changed in the database: claim if there is room, end cancelled jobs.
@@ -394,7 +382,7 @@ public final class Scheduler {
         for timer in timers { timer.stop() }
         timers.removeAll()
         retryWake?.stop()
-        hintRecheck?.stop()
+        hintRecheck.stop()
         shutdownDeadline?.stop()
         changeWatcher?.stop()
         changeWatcher = nil
