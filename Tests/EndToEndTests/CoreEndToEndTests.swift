@@ -227,7 +227,7 @@ final class CoreEndToEndTests: XCTestCase {
 
     func testASettingThatMakesNoSenseStopsTheWorkerWithOneLineNamingIt() throws {
         let notAFolder = workspace.directory + "/plain-file"
-        FileManager.default.createFile(atPath: notAFolder, contents: Data("x".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: notAFolder, contents: Data("x".utf8)))
         let cases: [([String: String], String)] = [
             (["MAX_CONCURRENT_JOBS": "0"], "MAX_CONCURRENT_JOBS"),
             (["MAX_CONCURRENT_JOBS": "abc"], "MAX_CONCURRENT_JOBS"),

@@ -372,7 +372,7 @@ final class ReliabilityEndToEndTests: XCTestCase {
         environment["RETRY_BASE_DELAY_SECONDS"] = "0.1"
 
         let careful = try XCTUnwrap(insertImageJobs(1).first)
-        try mock.control("/_mock/config", method: "POST", json: ["next": ["openai": ["hang"]]])
+        _ = try mock.control("/_mock/config", method: "POST", json: ["next": ["openai": ["hang"]]])
         let first = try startWorker(["run", "--drain"], environment: environment, name: "careful")
         XCTAssertEqual(first.child.waitForExit(timeout: 60), 0, first.log)
         let row = try XCTUnwrap(
@@ -383,7 +383,7 @@ final class ReliabilityEndToEndTests: XCTestCase {
         XCTAssertEqual(try submissionsPerJob(mock)[careful], 1, "a lost paid submit was sent again")
 
         let consenting = try XCTUnwrap(insertImageJobs(1, extraParams: #""resubmit_on_lost_submit":true,"#).first)
-        try mock.control("/_mock/config", method: "POST", json: ["next": ["openai": ["hang"]]])
+        _ = try mock.control("/_mock/config", method: "POST", json: ["next": ["openai": ["hang"]]])
         let second = try startWorker(["run", "--drain"], environment: environment, name: "consenting")
         XCTAssertEqual(second.child.waitForExit(timeout: 60), 0, second.log)
         XCTAssertEqual(
@@ -395,7 +395,7 @@ final class ReliabilityEndToEndTests: XCTestCase {
     func testAPIKeysNeverAppearInTheLogErrorsOrResults() throws {
         let mock = try startMock()
         try insertImageJobs(4)
-        try mock.control(
+        _ = try mock.control(
             "/_mock/config", method: "POST", json: ["next": ["openai": ["unauthorized", "status_500", "malformed"]]])
         var environment = mock.providerEnvironment
         environment["LOG_LEVEL"] = "debug"

@@ -129,7 +129,9 @@ final class OperationsQueryTests: XCTestCase {
         for id in [old, recent] {
             try FileManager.default.createDirectory(
                 atPath: workspace.outputDirectory + "/\(id)", withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: workspace.outputDirectory + "/\(id)/out.png", contents: Data([1]))
+            XCTAssertTrue(
+                FileManager.default.createFile(
+                    atPath: workspace.outputDirectory + "/\(id)/out.png", contents: Data([1])))
         }
         let pruner = try JobPruner(path: workspace.databasePath, outputDirectory: workspace.outputDirectory)
 
