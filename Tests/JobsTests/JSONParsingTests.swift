@@ -67,6 +67,24 @@ final class JSONParsingTests: XCTestCase {
         }
     }
 
+    /// Long strings are scanned sixteen bytes at a time, and all-ASCII ones skip the UTF-8
+    /// check: a byte above 0x7F anywhere in them must still be checked, not repaired.
+    func testLongStringsWithBytesAboveASCIIAreStillCheckedAsUTF8() throws {
+        let plain = [UInt8](repeating: UInt8(ascii: "A"), count: 40)
+        for position in [3, 20, 38] {
+            var invalid = plain
+            invalid[position] = 0xFF
+            XCTAssertThrowsError(try JSONValue.parse(Data([0x22] + invalid + [0x22])), "0xFF at \(position)") { error in
+                XCTAssertEqual("\(error)", "a string that is not valid UTF-8 at byte 1")
+            }
+            var accented = plain
+            accented.replaceSubrange(position..<position + 2, with: Array("é".utf8))
+            let text = String(decoding: accented, as: UTF8.self)
+            XCTAssertEqual(try JSONValue.parse(Data([0x22] + accented + [0x22])), .string(text))
+        }
+        XCTAssertEqual(try JSONValue.parse(Data([0x22] + plain + [0x22])), .string(String(repeating: "A", count: 40)))
+    }
+
     func testRefusesNestingDeeperThanTheLimitInsteadOfOverflowingTheStack() {
         let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
         XCTAssertThrowsError(try JSONValue.parse(deep)) { error in

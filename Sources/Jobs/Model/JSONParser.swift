@@ -162,17 +162,18 @@ struct JSONParser: ~Copyable {
             end += 1
         }
         let raw = UnsafeBufferPointer(rebasing: bytes[start..<end])
-        var needsUnescaping = false
-        if let offset = Self.firstControlOrBackslash(in: raw) {
+        let scan = Self.scan(raw)
+        let text: String
+        if let offset = scan.firstControlOrBackslash {
             guard raw[offset] == UInt8(ascii: "\\") else {
                 index = start + offset
                 throw error("unescaped control character \(describe(raw[offset])) in a string")
             }
-            needsUnescaping = true
-        }
-        let text: String
-        if needsUnescaping {
             text = try unescape(raw, at: start)
+        } else if scan.isASCII {
+            // ASCII is valid UTF-8: skip `String(validating:)`, which cost 45k instructions per
+            // 16 KB base64 image (bench/RESULTS.md).
+            text = String(decoding: raw, as: UTF8.self)
         } else {
             guard let valid = String(validating: raw, as: UTF8.self) else {
                 index = start
@@ -184,26 +185,31 @@ struct JSONParser: ~Copyable {
         return text
     }
 
-    /// The offset of the first byte below 0x20 or backslash, looking at sixteen bytes per step
-    /// with SIMD compares: a 16 KB base64 string is about 1,000 steps instead of 16,000 (the
-    /// byte loop cost 170k instructions per provider answer, bench/RESULTS.md).
-    private static func firstControlOrBackslash(in raw: UnsafeBufferPointer<UInt8>) -> Int? {
+    /// The offset of the first byte below 0x20 or backslash, and whether the bytes are all ASCII
+    /// when there is none. Sixteen bytes per step with one SIMD compare as signed bytes, which
+    /// catches control characters and bytes above 0x7F alike: a 16 KB base64 string is about
+    /// 1,000 steps instead of 16,000 (the byte loop cost 170k instructions per provider answer,
+    /// bench/RESULTS.md). After a non-ASCII byte the rest goes byte by byte.
+    private static func scan(_ raw: UnsafeBufferPointer<UInt8>) -> (firstControlOrBackslash: Int?, isASCII: Bool) {
         var offset = 0
         if let base = raw.baseAddress {
             let bytes = UnsafeRawPointer(base)
-            let space = SIMD16<UInt8>(repeating: 0x20)
-            let backslash = SIMD16<UInt8>(repeating: UInt8(ascii: "\\"))
+            let space = SIMD16<Int8>(repeating: 0x20)
+            let backslash = SIMD16<Int8>(repeating: Int8(UInt8(ascii: "\\")))
             while offset + 16 <= raw.count {
-                let chunk = bytes.loadUnaligned(fromByteOffset: offset, as: SIMD16<UInt8>.self)
+                let chunk = bytes.loadUnaligned(fromByteOffset: offset, as: SIMD16<Int8>.self)
                 if any((chunk .< space) .| (chunk .== backslash)) { break }
                 offset += 16
             }
         }
+        var isASCII = true
         while offset < raw.count {
-            if raw[offset] < 0x20 || raw[offset] == UInt8(ascii: "\\") { return offset }
+            let byte = raw[offset]
+            if byte < 0x20 || byte == UInt8(ascii: "\\") { return (offset, false) }
+            if byte >= 0x80 { isASCII = false }
             offset += 1
         }
-        return nil
+        return (nil, isASCII)
     }
 
     /// Decodes the escapes in a string's bytes (`offset` is where they start, for errors).
