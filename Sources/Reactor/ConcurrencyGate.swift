@@ -6,6 +6,7 @@ public final class ConcurrencyGate {
     private var caps: [String: Int]
     private var slotKeys: [String?]
     private var slotTaken: [Bool]
+    private var free: FreeSlots
     private var perKey: [String: Int] = [:]
     public private(set) var active = 0
 
@@ -15,6 +16,7 @@ public final class ConcurrencyGate {
         self.caps = caps
         slotKeys = Array(repeating: nil, count: capacity)
         slotTaken = Array(repeating: false, count: capacity)
+        free = FreeSlots(capacity: capacity)
     }
 
     public var freeSlots: Int { capacity - active }
@@ -34,7 +36,7 @@ public final class ConcurrencyGate {
 
     /// Takes the lowest free slot, or returns nil when the gate or the key is full.
     public func acquire(key: String?) -> Int? {
-        guard canAcquire(key: key), let slot = slotTaken.firstIndex(of: false) else { return nil }
+        guard canAcquire(key: key), let slot = free.takeLowest() else { return nil }
         slotTaken[slot] = true
         slotKeys[slot] = key
         active += 1
@@ -46,6 +48,7 @@ public final class ConcurrencyGate {
     public func release(slot: Int) {
         precondition(slotTaken[slot], "release of a free slot \(slot)")
         slotTaken[slot] = false
+        free.giveBack(slot)
         if let key = slotKeys[slot] { perKey[key, default: 1] -= 1 }
         slotKeys[slot] = nil
         active -= 1
