@@ -15,6 +15,12 @@
           (bench/limit/openai_images.lua), 64 connections, for --seconds each, with 1 and
           2 wrk threads (wrk shares the 2 cores with the mock, as the worker does).
 
+  client  bench/limit/curl_multi_client.c (gcc -O2, system libcurl): one thread driving
+          curl-multi with epoll, the worker's request and curl options, against mock-providers;
+          nothing else per job (no SQLite, JSON, file or log). N = 10,000 at L = 1 s, C = 2,000
+          (the efficiency target's run) and N = 20,000 at L = 0, C = 64 (the overhead run):
+          how close to the ideal any single-loop worker can come with this mock on these cores.
+
 Run:  bench/limits.py [--jobs 20000] [--files 4000] [--seconds 10]
 """
 
@@ -110,6 +116,30 @@ def http_rows(seconds):
                "detail": f"mean latency {latency}, non-2xx {errors}"}
 
 
+def client_rows():
+    source = os.path.join(b.BENCH, "limit", "curl_multi_client.c")
+    program = os.path.join(b.OUT, "curl_multi_client")
+    subprocess.run(["gcc", "-O2", "-o", program, source, "-lcurl"], check=True)
+    for count, latency, capacity in ((10000, 1, 2000), (20000, 0, 64)):
+        directory = b.workspace("client")
+        mock = b.Mock(latency, directory)
+        try:
+            output = subprocess.run([program, mock.base_url + "/v1/images/generations", str(count), str(capacity)],
+                                    check=True, capture_output=True, text=True, timeout=600).stdout
+        finally:
+            mock.stop()
+            b.remove(directory)
+        figures = dict(pair.split("=") for pair in output.split())
+        makespan = float(figures["makespan"])
+        detail = f"makespan {makespan:.2f} s"
+        if latency:
+            ideal = b.ideal_makespan(count, capacity, latency)
+            detail += f", efficiency {ideal / makespan:.3f} (ideal {ideal:g} s)"
+        detail += f", CPU {float(figures['cpu_seconds']) * 1000 / count:.3f} ms/request"
+        yield {"limit": "curl-multi client, HTTP only", "setting": f"N {count}, L {latency}, C {capacity}",
+               "rate": float(figures["per_second"]), "unit": "requests", "detail": detail}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--jobs", type=int, default=20000, help="rows for each SQLite run")
@@ -119,7 +149,7 @@ def main():
     b.raise_open_file_limit()
     print(b.header_lines(HEADER), flush=True)
     for row in itertools.chain(sqlite_rows(arguments.jobs), file_rows(arguments.files),
-                               http_rows(arguments.seconds)):
+                               http_rows(arguments.seconds), client_rows()):
         b.emit("limits", HEADER, row)
 
 
