@@ -172,4 +172,53 @@ final class CoreStoreTests: XCTestCase {
         }
         XCTAssertEqual(try connection.query("SELECT max_attempts FROM jobs").first?["max_attempts"]?.int, 3)
     }
+
+    /// A worker writes only rows it holds: once another worker took a row over (after this
+    /// one's lease ran out), a late completion from this one must leave the other's run alone.
+    func testUpdatesOnlyTouchRowsThisWorkerHolds() throws {
+        let connection = try workspace.connection()
+        for _ in 0..<2 { try connection.run("INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}')") }
+        let claimed = claim(2).map(\.job.id)
+        XCTAssertEqual(claimed.count, 2)
+        let (held, lost) = (claimed[0], claimed[1])
+        try connection.run("UPDATE jobs SET lease_owner = 'other-host:9:1' WHERE id = ?1", [.integer(lost)])
+
+        runner.sync {
+            self.store.record(.completed(id: held, result: "{}"))
+            self.store.record(.completed(id: lost, result: "{}"))
+        }
+        flush()
+
+        let rows = workspace.rows("SELECT id, status, lease_owner FROM jobs ORDER BY id")
+        XCTAssertEqual(rows.first { $0["id"]?.int == held }?["status"]?.string, "completed")
+        let other = rows.first { $0["id"]?.int == lost }
+        XCTAssertEqual(other?["status"]?.string, "processing")
+        XCTAssertEqual(other?["lease_owner"]?.string, "other-host:9:1")
+    }
+
+    /// The owner is quoted into the update statements once, so a host name with a quote in it
+    /// must still match its own rows (and not break the SQL).
+    func testAnOwnerWithAQuoteInItsNameCompletesItsOwnRows() throws {
+        let path = workspace.databasePath
+        let loop = runner.loop
+        let quoted = try runner.sync { () -> Result<SQLiteJobStore, any Error> in
+            Result { try SQLiteJobStore(path: path, loop: loop, log: .discarding(), owner: "o'neil:2:1") }
+        }.get()
+        try workspace.connection().run("INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}')")
+        let claimed = ResultBox<[ClaimedJob]>()
+        let written = DispatchSemaphore(value: 0)
+        runner.sync {
+            quoted.claim(limit: 1, excluding: [], now: Date().timeIntervalSince1970) { jobs in
+                claimed.value = jobs
+                for job in jobs { quoted.record(.completed(id: job.job.id, result: "{}")) }
+                quoted.flush { written.signal() }
+            }
+        }
+        XCTAssertEqual(written.wait(timeout: .now() + 30), .success, "the completion was never committed")
+        XCTAssertEqual(claimed.value?.count, 1)
+        XCTAssertEqual(workspace.rows("SELECT status, lease_owner FROM jobs").first?["status"]?.string, "completed")
+        let closed = DispatchSemaphore(value: 0)
+        runner.sync { quoted.close { closed.signal() } }
+        XCTAssertEqual(closed.wait(timeout: .now() + 30), .success)
+    }
 }

@@ -9,6 +9,9 @@ public final class SQLiteJobStore: JobStore {
     private let writer: WriterQueue
     /// "host:pid:start" of this process, recorded on every row it claims.
     public let owner: String
+    /// `AND (lease_owner IS NULL OR lease_owner = '<owner>')`, made once: building it per update
+    /// with `replacingOccurrences` cost the writer thread 15k instructions per job (RESULTS.md).
+    private let ownLeaseCondition: String
     private let leaseSeconds: Double
     /// Loop thread only: writes made during this loop iteration, handed to the writer together
     /// before the loop sleeps, so that (for example) a job's completion and the claim of the
@@ -18,6 +21,8 @@ public final class SQLiteJobStore: JobStore {
     public init(path: String, loop: EventLoop, log: WorkerLog, owner: String, leaseSeconds: Double = 60) throws {
         self.loop = loop
         self.owner = owner
+        ownLeaseCondition =
+            "AND (lease_owner IS NULL OR lease_owner = '\(owner.replacingOccurrences(of: "'", with: "''"))')"
         self.leaseSeconds = leaseSeconds
         writer = WriterQueue(path: path, loop: loop, log: log)
         try writer.start()  // Migrates the schema before the reader looks at it.
@@ -91,10 +96,10 @@ public final class SQLiteJobStore: JobStore {
         """
 
     public func record(_ update: JobUpdate) {
-        let owner = owner
+        let mine = ownLeaseCondition
         enqueue(
             WriterQueue.Item(
-                apply: { connection in try Self.apply(update, owner: owner, on: connection) }, afterCommit: nil))
+                apply: { connection in try Self.apply(update, mine: mine, on: connection) }, afterCommit: nil))
     }
 
     public func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void) {
@@ -203,9 +208,10 @@ public final class SQLiteJobStore: JobStore {
 
     // MARK: Row mapping
 
-    static func apply(_ update: JobUpdate, owner: String, on connection: SQLiteConnection) throws {
-        let mine = "AND (lease_owner IS NULL OR lease_owner = '\(owner.replacingOccurrences(of: "'", with: "''"))')"
-        let done = "finished_at = \(now), updated_at = \(now), lease_owner = NULL, lease_until = NULL"
+    private static let done = "finished_at = \(now), updated_at = \(now), lease_owner = NULL, lease_until = NULL"
+
+    /// Writes one update; `mine` limits it to rows this worker holds (`ownLeaseCondition`).
+    static func apply(_ update: JobUpdate, mine: String, on connection: SQLiteConnection) throws {
         switch update {
         case .completed(let id, let result):
             try connection.run(
