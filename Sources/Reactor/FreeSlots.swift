@@ -7,8 +7,6 @@ struct FreeSlots {
     /// All of 0 … capacity−1 free (an ascending array is already a min-heap).
     init(capacity: Int) { heap = Array(0..<capacity) }
 
-    var count: Int { heap.count }
-
     /// Removes and returns the lowest free slot, nil when none is free.
     mutating func takeLowest() -> Int? {
         guard let lowest = heap.first else { return nil }
