@@ -77,6 +77,82 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), body)
     }
 
+    /// A download's bytes are written off the loop. A FIFO that nobody reads yet stands in for a
+    /// stalled disk or network filesystem: once its 64 KiB pipe is full, every further write
+    /// blocks. The loop must still run its timers meanwhile, and once the reader drains the
+    /// FIFO the file must have every byte in order.
+    func testADownloadWhoseFileBlocksDoesNotStallTheLoopAndLosesNoByte() throws {
+        let body = String(repeating: "0123456789abcdefghijklmnopqrstuv", count: 125_000)  // 4 MB
+        let server = try TinyHTTPServer(body: body)
+        defer { server.stop() }
+        let path = NSTemporaryDirectory() + "download-fifo-\(UUID().uuidString)"
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        defer { unlink(path) }
+        let reader = open(path, O_RDONLY | O_NONBLOCK)  // opened now, read later
+        XCTAssertGreaterThanOrEqual(reader, 0)
+        defer { close(reader) }
+        let result = ResultBox<Result<HTTPResponse, HTTPTransportError>>()
+        let completed = DispatchSemaphore(value: 0)
+        let client = client!
+        runner.sync {
+            client.send(HTTPRequest(url: server.url, timeout: 60, downloadPath: path)) {
+                result.value = $0
+                completed.signal()
+            }
+        }
+        // A pipe within a page of its capacity is full for a writer of 16 KiB chunks: the next
+        // write blocks. (The capacity varies: 64 KiB, or one page once a user's pipes hold more
+        // than pipe-user-pages-soft.)
+        let getPipeSize: Int32 = 1032  // F_GETPIPE_SZ, which Glibc's module does not export
+        let capacity = fcntl(reader, getPipeSize)
+        XCTAssertGreaterThan(capacity, 0)
+        XCTAssertTrue(
+            Wait.until(timeout: 10) {
+                var queued: Int32 = 0
+                let asked = withUnsafeMutablePointer(to: &queued) { ioctl(reader, UInt(FIONREAD), $0) }
+                return asked == 0 && queued > capacity - 4096
+            }, "the FIFO's pipe never filled")
+
+        // Asked without waiting for the loop: were it blocked in a write, `runner.sync` would
+        // never return and the FIFO below would never be drained.
+        let ticked = DispatchSemaphore(value: 0)
+        let timer = ResultBox<TimerWatcher>()
+        let loop = runner.loop
+        loop.execute {
+            timer.value = TimerWatcher(loop: loop) { ticked.signal() }
+            timer.value!.schedule(after: 0.01)
+        }
+        XCTAssertEqual(ticked.wait(timeout: .now() + 5), .success, "the loop is blocked writing the download")
+
+        _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) & ~O_NONBLOCK)
+        var received = Data()
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = read(reader, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }  // end of file: the download closed it
+            received.append(contentsOf: buffer[0..<count])
+        }
+        XCTAssertEqual(completed.wait(timeout: .now() + 30), .success)
+        let response = try XCTUnwrap(result.value).get()
+        XCTAssertEqual(response.downloadedBytes, Int64(body.utf8.count))
+        XCTAssertEqual(received.count, body.utf8.count)
+        XCTAssertTrue(received == Data(body.utf8), "the bytes arrived out of order or changed")
+        runner.sync { timer.value = nil }
+    }
+
+    /// A download whose file cannot be created fails as a local-file error naming the path.
+    func testADownloadIntoAMissingFolderFailsNamingThePath() throws {
+        let server = try TinyHTTPServer(body: String(repeating: "x", count: 10_000))
+        defer { server.stop() }
+        let path = NSTemporaryDirectory() + "missing-\(UUID().uuidString)/file.bin"
+        let result = try XCTUnwrap(send(HTTPRequest(url: server.url, timeout: 10, downloadPath: path)))
+        guard case .failure(let error) = result else { return XCTFail("expected a failure, got \(result)") }
+        XCTAssertEqual(error.kind, .localFile)
+        XCTAssertTrue(error.message.contains("cannot create \(path)"), error.message)
+        XCTAssertEqual(runner.sync { self.client.activeCount }, 0)
+    }
+
     /// REACTOR-NOTES.md A.4: curl's example divides milliseconds as integers, turning a 300 ms
     /// wait into 0 s and spinning the loop until the deadline. Ours must sleep, then fire.
     func testSubSecondTimeoutFiresOnTimeWithoutSpinning() throws {

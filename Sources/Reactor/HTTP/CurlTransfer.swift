@@ -18,13 +18,27 @@ final class CurlTransfer {
     var status = 0
     var headers: [String: String] = [:]
     var body = Data()
-    var fileDescriptor: Int32 = -1
+    /// Where a download's body goes, written off the loop; nil for answers kept in memory.
+    let downloadFile: DownloadFile?
     var downloadedBytes: Int64 = 0
     var writeFailure: String?
     /// Shared with the client: while it says paused, the body callback pauses this transfer.
     let receiveGate: ReceiveGate
     /// Paused by the body callback because the gate was closed; resumed by `HTTPClient`.
     var heldByPause = false
+    /// Paused by the body callback because the download file's queue is behind; resumed by
+    /// `HTTPClient` once it drained.
+    var heldByWriter = false
+    /// Set by `HTTPClient`: called on the loop when this transfer pauses for its file.
+    var onWriterBehind: (HTTPClient.TransferID) -> Void = { _ in }
+
+    /// What the body callback does with a piece of the body.
+    enum Take {
+        case took
+        /// curl keeps the piece and reads no more for this transfer until it is unpaused.
+        case pause
+        case fail
+    }
 
     /// A response held in memory beyond this is refused: provider JSON is megabytes at most,
     /// videos go to files.
@@ -42,13 +56,13 @@ final class CurlTransfer {
         self.request = request
         self.receiveGate = receiveGate
         self.completion = completion
+        downloadFile = request.downloadPath.map(DownloadFile.init(path:))
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         try configure()
     }
 
     deinit {
-        closeFile()
         curl_slist_free_all(headerList)
         curl_easy_cleanup(easy)
         errorBuffer.deallocate()
@@ -132,40 +146,29 @@ final class CurlTransfer {
     // MARK: Receiving
 
     /// Called from curl's write callback with each piece of the body.
-    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Take {
         if status == 0 {
             var code = 0
             _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &code)
             status = code
         }
         // Only a successful body goes to the file; an error body stays in memory for the message.
-        if let path = request.downloadPath, (200..<300).contains(status) {
-            if fileDescriptor < 0 {
-                fileDescriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-                if fileDescriptor < 0 {
-                    writeFailure = "cannot create \(path): \(String(cString: strerror(errno)))"
-                    return false
-                }
+        if let downloadFile, (200..<300).contains(status) {
+            if let failure = downloadFile.failure {
+                writeFailure = failure
+                return .fail
             }
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(fileDescriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    writeFailure = "cannot write \(path): \(String(cString: strerror(errno)))"
-                    return false
-                }
-                offset += written
-            }
+            if downloadFile.isBehind { return .pause }
+            downloadFile.append(bytes)
             downloadedBytes += Int64(bytes.count)
-            return true
+            return .took
         }
         if body.count + bytes.count > Self.memoryBodyLimit {
             writeFailure = "response body larger than \(Self.memoryBodyLimit >> 20) MiB"
-            return false
+            return .fail
         }
         body.append(contentsOf: bytes)
-        return true
+        return .took
     }
 
     /// Called from curl's header callback with one raw header line. Works on bytes: Foundation's
@@ -214,9 +217,9 @@ final class CurlTransfer {
         }
     }
 
-    /// Builds the outcome once curl reports the transfer done.
+    /// How the transfer ended as curl saw it. A successful download is complete only once its
+    /// file is (`HTTPClient` waits for `downloadFile.finish`).
     func outcome(code: CURLcode) -> Result<HTTPResponse, HTTPTransportError> {
-        closeFile()
         var responseCode = 0
         _ = ccurl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &responseCode)
         if let writeFailure {
@@ -227,13 +230,7 @@ final class CurlTransfer {
             removePartialDownload()
             return .failure(transportError(code))
         }
-        if request.downloadPath != nil && !(200..<300).contains(responseCode) {
-            removePartialDownload()
-        } else if let path = request.downloadPath, fileDescriptor < 0, downloadedBytes == 0 {
-            // An empty 2xx body never called the write callback: still leave an (empty) file.
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            if fd >= 0 { close(fd) }
-        }
+        if downloadFile != nil && !(200..<300).contains(responseCode) { removePartialDownload() }
         return .success(
             HTTPResponse(status: responseCode, headers: headers, body: body, downloadedBytes: downloadedBytes))
     }
@@ -251,16 +248,8 @@ final class CurlTransfer {
         return HTTPTransportError(kind: kind, curlCode: Int32(code.rawValue), message: message)
     }
 
-    func closeFile() {
-        if fileDescriptor >= 0 {
-            close(fileDescriptor)
-            fileDescriptor = -1
-        }
-    }
-
     func removePartialDownload() {
-        closeFile()
-        if let path = request.downloadPath { unlink(path) }
+        downloadFile?.discard()
     }
 }
 
@@ -281,8 +270,14 @@ private let curlWriteBody: curl_write_callback = { pointer, size, count, userdat
         transfer.heldByPause = true
         return Int(ccurl_writefunc_pause())
     }
-    let bytes = UnsafeRawBufferPointer(start: pointer, count: length)
-    return transfer.receive(bytes) ? length : Int(ccurl_writefunc_error())
+    switch transfer.receive(UnsafeRawBufferPointer(start: pointer, count: length)) {
+    case .took: return length
+    case .fail: return Int(ccurl_writefunc_error())
+    case .pause:
+        transfer.heldByWriter = true
+        transfer.onWriterBehind(transfer.id)
+        return Int(ccurl_writefunc_pause())
+    }
 }
 
 private let curlWriteHeader: curl_write_callback = { pointer, size, count, userdata in

@@ -62,6 +62,7 @@ public final class HTTPClient {
         nextID += 1
         do {
             let transfer = try CurlTransfer(id: id, request: request, receiveGate: receiveGate, completion: completion)
+            transfer.onWriterBehind = { [unowned self] id in self.resumeWhenWritten(id) }
             let code = multi.add(transfer.easy)
             guard code == CURLM_OK else {
                 let message = String(cString: curl_multi_strerror(code))
@@ -91,11 +92,57 @@ public final class HTTPClient {
         _ = ccurl_easy_getinfo_ptr(easy, CURLINFO_PRIVATE, &raw)
         guard let raw else { return }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(raw).takeUnretainedValue()
-        transfers.removeValue(forKey: transfer.id)
         let outcome = transfer.outcome(code: code)
+        if let file = transfer.downloadFile, case .success(let response) = outcome,
+            (200..<300).contains(response.status)
+        {
+            // Done once the file's queue has written every byte; until then the transfer stays
+            // listed, so `cancel` still stops its completion (and removes the file).
+            let id = transfer.id
+            let loop = loop
+            let client = UncheckedBox { [weak self] in self }
+            file.finish { failure in
+                loop.execute { client.value()?.fileFinished(id, outcome: outcome, failure: failure) }
+            }
+            return
+        }
+        transfers.removeValue(forKey: transfer.id)
         let completion = transfer.completion
         transfer.completion = nil
         completion?(outcome)
+    }
+
+    private func fileFinished(
+        _ id: TransferID, outcome: Result<HTTPResponse, HTTPTransportError>, failure: String?
+    ) {
+        guard let transfer = transfers.removeValue(forKey: id), let completion = transfer.completion else { return }
+        transfer.completion = nil
+        if let failure {
+            completion(.failure(HTTPTransportError(kind: .localFile, curlCode: 0, message: failure)))
+        } else {
+            completion(outcome)
+        }
+    }
+
+    /// A download paused because its file's queue is behind: resume it once the queue has
+    /// caught up, unless it ended or receiving as a whole is paused by then.
+    private func resumeWhenWritten(_ id: TransferID) {
+        guard let file = transfers[id]?.downloadFile else { return }
+        let loop = loop
+        let client = UncheckedBox { [weak self] in self }
+        file.whenDrained {
+            loop.execute {
+                guard let self = client.value(), let transfer = self.transfers[id], transfer.heldByWriter else {
+                    return
+                }
+                transfer.heldByWriter = false
+                if self.receiveGate.paused {
+                    transfer.heldByPause = true  // resumed with the others when receiving resumes
+                } else {
+                    _ = ccurl_easy_unpause(transfer.easy)
+                }
+            }
+        }
     }
 
     private func failEverything(_ message: String) {

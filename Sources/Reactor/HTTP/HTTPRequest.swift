@@ -9,9 +9,11 @@ public struct HTTPRequest: Sendable {
     public var body: Data?
     /// Whole-transfer limit in seconds (connect, send, wait, receive); 0 means none.
     public var timeout: Double
-    /// When set, a successful (2xx) body streams into this file instead of memory. The file is
-    /// created or truncated; on any failure it is removed. Callers pass a temporary name and
-    /// rename on success, so a partial file never appears under the final name.
+    /// When set, a successful (2xx) body streams into this file instead of memory, written off
+    /// the loop thread (`DownloadFile`); the response comes once every byte is in the file (not
+    /// flushed to disk). The file is created or truncated; on any failure it is removed. Callers
+    /// pass a temporary name and rename on success, so a partial file never appears under the
+    /// final name.
     public var downloadPath: String?
 
     public init(
