@@ -202,8 +202,9 @@ extension JobContext {
     }
 
     /// Downloads `url` into this job's folder as `name` (temporary name, then fsync and rename).
-    /// The folder is made and the finished file flushed and renamed on the job's writer queue,
-    /// not the loop.
+    /// Nothing of it touches the disk from the loop: the folder is made and the finished file
+    /// flushed and renamed on the job's writer queue, and the HTTP client writes the bytes on
+    /// its download queues.
     public func download(
         _ url: String, as name: String, provider: String, completion: @escaping (Result<String, JobFailure>) -> Void
     ) {

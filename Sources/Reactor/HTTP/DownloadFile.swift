@@ -11,11 +11,16 @@ import Synchronization
 /// more) until the queue is back under `lowWater`, so a slow disk costs memory only up to that.
 ///
 /// Threads: `append`, `finish`, `discard`, `isBehind`, `failure` and `whenDrained` are called on
-/// the loop; the descriptor belongs to `queue`. What both sides read is behind a Mutex, hence
+/// the loop; the descriptor belongs to `queue`, which keeps the file's chunks in order. What both sides read is behind a Mutex, hence
 /// @unchecked Sendable.
 final class DownloadFile: @unchecked Sendable {
     static let highWater = 1 << 20
     static let lowWater = 256 << 10
+
+    /// A few serial queues shared by all downloads, not one per download: a queue of its own
+    /// per file would let 2,000 downloads stalled on a slow disk hold 2,000 threads.
+    private static let queues = (0..<4).map { DispatchQueue(label: "reactor.downloads.\($0)", qos: .utility) }
+    private static let nextQueue = Atomic<Int>(0)
 
     let path: String
     private let queue: DispatchQueue
@@ -34,7 +39,8 @@ final class DownloadFile: @unchecked Sendable {
 
     init(path: String) {
         self.path = path
-        queue = DispatchQueue(label: "reactor.download", qos: .utility)
+        let turn = Self.nextQueue.add(1, ordering: .relaxed).oldValue
+        queue = Self.queues[turn % Self.queues.count]
     }
 
     deinit {
