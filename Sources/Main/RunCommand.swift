@@ -59,6 +59,7 @@ struct RunCommand: ParsableCommand {
             exitWithError(Self.describeDatabaseError(error, path: settings.databasePath), code: 1)
         }
         worker.run()
+        log.flush()  // lines are written by the log's own queue; exit would drop the last ones
         Foundation.exit(0)
     }
 

@@ -3,8 +3,11 @@ import Synchronization
 
 /// The worker's log: one line per event, timestamped, to stderr or a file, as text or JSON.
 ///
-/// Thread-safe (a Mutex around the output), so the loop, the writer and the media pool can
-/// all log. Known secrets are redacted from every line before it is written.
+/// Thread-safe, so the loop, the writer and the media pool can all log. Known secrets are
+/// redacted from every line before it is written. Lines are appended to a buffer and written by
+/// a queue of the log's own, in order: a `write(2)` per line cost the loop a system call three
+/// times per job, and a LOG_FILE on a slow disk could stall it. `flush()` waits until every line
+/// logged before it is written (the worker calls it before it exits).
 public final class WorkerLog: Sendable {
     public enum Level: Int, Sendable, Comparable {
         case debug, info, warning, error
@@ -56,7 +59,18 @@ public final class WorkerLog: Sendable {
         var path: String?
     }
 
+    private struct Pending {
+        var bytes: [UInt8] = []
+        /// A drain is queued and will take what is appended before it runs.
+        var drainQueued = false
+    }
+
     private let output: Mutex<Output>
+    private let pending = Mutex(Pending())
+    private let queue = DispatchQueue(label: "reactor-worker.log")
+    /// Lines waiting beyond this make the logging thread wait for the disk: memory stays
+    /// bounded when the log's disk stalls for long.
+    static let pendingLimit = 8 << 20
     public let level: Level
     public let format: Format
     public let redactor: SecretRedactor
@@ -125,16 +139,47 @@ public final class WorkerLog: Sendable {
             if let duration = fields.duration { object["duration"] = .number((duration * 1000).rounded() / 1000) }
             line = JSONValue.object(object).jsonString() + "\n"
         }
-        output.withLock { output in
-            var line = line
-            line.withUTF8 { buffer in
-                var offset = 0
-                let count = buffer.count
-                while offset < count {
-                    let written = Foundation.write(output.fd, buffer.baseAddress! + offset, count - offset)
-                    if written < 0 && errno == EINTR { continue }
-                    if written <= 0 { return }
-                    offset += written
+        append(line)
+    }
+
+    /// Waits until every line logged before this call is written.
+    public func flush() {
+        queue.sync { drain() }
+    }
+
+    private func append(_ line: String) {
+        let (queueDrain, overLimit) = pending.withLock { pending -> (Bool, Bool) in
+            pending.bytes.append(contentsOf: line.utf8)
+            let queueDrain = !pending.drainQueued
+            pending.drainQueued = true
+            return (queueDrain, pending.bytes.count > Self.pendingLimit)
+        }
+        if queueDrain { queue.async { self.drain() } }
+        if overLimit { flush() }
+    }
+
+    /// Queue only: writes what is pending until nothing is.
+    private func drain() {
+        while true {
+            let bytes = pending.withLock { pending -> [UInt8]? in
+                guard !pending.bytes.isEmpty else {
+                    pending.drainQueued = false
+                    return nil
+                }
+                var taken: [UInt8] = []
+                swap(&taken, &pending.bytes)
+                return taken
+            }
+            guard let bytes else { return }
+            output.withLock { output in
+                bytes.withUnsafeBytes { buffer in
+                    var offset = 0
+                    while offset < buffer.count {
+                        let written = Foundation.write(output.fd, buffer.baseAddress! + offset, buffer.count - offset)
+                        if written < 0 && errno == EINTR { continue }
+                        if written <= 0 { return }
+                        offset += written
+                    }
                 }
             }
         }
