@@ -1,4 +1,5 @@
 import Foundation
+import Reactor
 import Synchronization
 
 /// The worker's log: one line per event, timestamped, to stderr or a file, as text or JSON.
@@ -171,17 +172,8 @@ public final class WorkerLog: Sendable {
                 return taken
             }
             guard let bytes else { return }
-            output.withLock { output in
-                bytes.withUnsafeBytes { buffer in
-                    var offset = 0
-                    while offset < buffer.count {
-                        let written = Foundation.write(output.fd, buffer.baseAddress! + offset, buffer.count - offset)
-                        if written < 0 && errno == EINTR { continue }
-                        if written <= 0 { return }
-                        offset += written
-                    }
-                }
-            }
+            // A line that cannot be written has nowhere else to go: it is dropped.
+            _ = output.withLock { output in bytes.withUnsafeBytes { DescriptorWrite.all($0, to: output.fd) } }
         }
     }
 

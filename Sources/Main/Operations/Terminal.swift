@@ -1,4 +1,5 @@
 import Foundation
+import Reactor
 
 /// Set by SIGINT, SIGTERM and SIGHUP while `watch` owns the terminal, so it can restore the
 /// terminal before it exits instead of dying in raw mode. Written only by the handler.
@@ -38,16 +39,7 @@ enum Terminal {
 
     /// Writes text to stdout at once (no buffering: each frame must appear whole and now).
     static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes {
-                Foundation.write(STDOUT_FILENO, $0.baseAddress! + offset, $0.count - offset)
-            }
-            if written < 0 && errno == EINTR { continue }
-            if written <= 0 { return }
-            offset += written
-        }
+        _ = Array(text.utf8).withUnsafeBytes { DescriptorWrite.all($0, to: STDOUT_FILENO) }
     }
 }
 

@@ -14,7 +14,7 @@ final class CurlMulti {
     private final class SocketWatch {
         let read: IOWatcher
         let write: IOWatcher
-        /// What curl last asked for reading, kept so that `resumeReading` knows whom to restart.
+        /// What curl last asked for reading, kept so that un-pausing `readingPaused` knows whom to restart.
         var wantsRead = false
         init(read: IOWatcher, write: IOWatcher) {
             self.read = read

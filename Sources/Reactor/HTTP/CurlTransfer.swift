@@ -30,7 +30,7 @@ final class CurlTransfer {
     /// `HTTPClient` once it drained.
     var heldByWriter = false
     /// Set by `HTTPClient`: called on the loop when this transfer pauses for its file.
-    var onWriterBehind: (HTTPClient.TransferID) -> Void = { _ in }
+    var onWriterBehind: () -> Void = {}
 
     /// What the body callback does with a piece of the body.
     enum Take {
@@ -275,7 +275,7 @@ private let curlWriteBody: curl_write_callback = { pointer, size, count, userdat
     case .fail: return Int(ccurl_writefunc_error())
     case .pause:
         transfer.heldByWriter = true
-        transfer.onWriterBehind(transfer.id)
+        transfer.onWriterBehind()
         return Int(ccurl_writefunc_pause())
     }
 }

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// The file one download streams into, written on a queue of its own instead of the loop.
+/// The file one download streams into, written on a download queue instead of the loop.
 ///
 /// `write(2)` to a file blocks for as long as the disk or a network filesystem takes (dirty-page
 /// throttling during writeback, an NFS server's answer), and while the loop waits every job
@@ -11,8 +11,8 @@ import Synchronization
 /// more) until the queue is back under `lowWater`, so a slow disk costs memory only up to that.
 ///
 /// Threads: `append`, `finish`, `discard`, `isBehind`, `failure` and `whenDrained` are called on
-/// the loop; the descriptor belongs to `queue`, which keeps the file's chunks in order. What both sides read is behind a Mutex, hence
-/// @unchecked Sendable.
+/// the loop; the descriptor belongs to `queue`, which keeps the file's chunks in order. What
+/// both sides read is behind a Mutex, hence @unchecked Sendable.
 final class DownloadFile: @unchecked Sendable {
     static let highWater = 1 << 20
     static let lowWater = 256 << 10
@@ -112,17 +112,8 @@ final class DownloadFile: @unchecked Sendable {
 
     private func write(_ chunk: Data) {
         if failure == nil && (descriptor >= 0 || open()) {
-            chunk.withUnsafeBytes { bytes in
-                var offset = 0
-                while offset < bytes.count {
-                    let written = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        fail("cannot write \(path): \(String(cString: strerror(errno)))")
-                        return
-                    }
-                    offset += written
-                }
+            if let error = chunk.withUnsafeBytes({ DescriptorWrite.all($0, to: descriptor) }) {
+                fail("cannot write \(path): \(String(cString: strerror(error)))")
             }
         }
         let drained = shared.withLock { state -> (@Sendable () -> Void)? in

@@ -62,7 +62,7 @@ public final class HTTPClient {
         nextID += 1
         do {
             let transfer = try CurlTransfer(id: id, request: request, receiveGate: receiveGate, completion: completion)
-            transfer.onWriterBehind = { [unowned self] id in self.resumeWhenWritten(id) }
+            transfer.onWriterBehind = { [unowned self] in self.resumeWhenWritten(id) }
             let code = multi.add(transfer.easy)
             guard code == CURLM_OK else {
                 let message = String(cString: curl_multi_strerror(code))
@@ -93,17 +93,12 @@ public final class HTTPClient {
         guard let raw else { return }
         let transfer = Unmanaged<CurlTransfer>.fromOpaque(raw).takeUnretainedValue()
         let outcome = transfer.outcome(code: code)
-        if let file = transfer.downloadFile, case .success(let response) = outcome,
-            (200..<300).contains(response.status)
-        {
+        if let file = transfer.downloadFile, case .success(let response) = outcome, response.isSuccess {
             // Done once the file's queue has written every byte; until then the transfer stays
             // listed, so `cancel` still stops its completion (and removes the file).
             let id = transfer.id
-            let loop = loop
-            let client = UncheckedBox { [weak self] in self }
-            file.finish { failure in
-                loop.execute { client.value()?.fileFinished(id, outcome: outcome, failure: failure) }
-            }
+            let back = onLoop { client, failure in client.fileFinished(id, outcome: outcome, failure: failure) }
+            file.finish(back)
             return
         }
         transfers.removeValue(forKey: transfer.id)
@@ -128,19 +123,26 @@ public final class HTTPClient {
     /// caught up, unless it ended or receiving as a whole is paused by then.
     private func resumeWhenWritten(_ id: TransferID) {
         guard let file = transfers[id]?.downloadFile else { return }
+        let back = onLoop { (client, _: Void) in
+            guard let transfer = client.transfers[id], transfer.heldByWriter else { return }
+            transfer.heldByWriter = false
+            if client.receiveGate.paused {
+                transfer.heldByPause = true  // resumed with the others when receiving resumes
+            } else {
+                _ = ccurl_easy_unpause(transfer.easy)
+            }
+        }
+        file.whenDrained { back(()) }
+    }
+
+    /// A callback for another thread that runs `work` on the loop with this client, or not at
+    /// all once the client is gone.
+    private func onLoop<Value: Sendable>(_ work: @escaping (HTTPClient, Value) -> Void) -> @Sendable (Value) -> Void {
         let loop = loop
-        let client = UncheckedBox { [weak self] in self }
-        file.whenDrained {
+        let target = UncheckedBox((client: { [weak self] in self }, work: work))
+        return { value in
             loop.execute {
-                guard let self = client.value(), let transfer = self.transfers[id], transfer.heldByWriter else {
-                    return
-                }
-                transfer.heldByWriter = false
-                if self.receiveGate.paused {
-                    transfer.heldByPause = true  // resumed with the others when receiving resumes
-                } else {
-                    _ = ccurl_easy_unpause(transfer.easy)
-                }
+                if let client = target.value.client() { target.value.work(client, value) }
             }
         }
     }
