@@ -5,17 +5,30 @@
 // sockets watched with epoll as libev does. It answers: how close to the ideal can a worker on
 // this machine come at all, with this mock sharing the cores?
 //
-// Build: gcc -O2 -o curl_multi_client curl_multi_client.c -lcurl
-// Run:   curl_multi_client URL N C   (URL ends in /v1/images/generations)
-// Prints one line of name=value pairs; makespan runs from the first start to the last answer.
+// With OUTPUT_DIR, each answer is also kept, as every image job must: its b64_json is decoded
+// and written durably as OUTPUT_DIR/<n>/image-1.png (mkdir, write to a temporary name, fsync,
+// rename) by one of 8 writer threads, as the worker's output writers do, and the next request
+// starts only once the file is in place. Still no SQLite, no log, no JSON beyond finding the
+// one field: the least any durable image worker does per job.
+//
+// Build: gcc -O2 -o curl_multi_client curl_multi_client.c -lcurl -lpthread
+// Run:   curl_multi_client URL N C [OUTPUT_DIR]   (URL ends in /v1/images/generations)
+// Prints one line of name=value pairs; makespan runs from the first start to the last answer
+// (with OUTPUT_DIR, to the last file in place).
 
 #include <curl/curl.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *body = "{\"model\":\"gpt-image-1\",\"prompt\":\"a lighthouse at dusk, oil painting\"}";
 
@@ -27,6 +40,23 @@ static struct curl_slist *headers;
 static long started, finished, total, failures;
 static double first_start, last_finish;
 
+// Durable outputs (only with OUTPUT_DIR). An answer's body grows in its Answer; a finished
+// Answer goes to the writers' list, and once its file is in place to the done list, with the
+// eventfd telling the loop thread.
+#define WRITERS 8
+typedef struct Answer {
+    long number;
+    char *body;
+    size_t length, capacity;
+    int failed;
+    struct Answer *next;
+} Answer;
+static const char *output_root;
+static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_ready = PTHREAD_COND_INITIALIZER;
+static Answer *to_write, *written;
+static int written_signal;
+
 static double now(void) {
     struct timespec time;
     clock_gettime(CLOCK_MONOTONIC, &time);
@@ -37,6 +67,81 @@ static size_t discard(char *data, size_t size, size_t count, void *user) {
     (void)data;
     (void)user;
     return size * count;
+}
+
+static size_t keep(char *data, size_t size, size_t count, void *user) {
+    Answer *answer = user;
+    size_t bytes = size * count;
+    if (answer->length + bytes + 1 > answer->capacity) {  // + 1: room for decode_image's NUL
+        answer->capacity = (answer->length + bytes + 1) * 2;
+        answer->body = realloc(answer->body, answer->capacity);
+    }
+    memcpy(answer->body + answer->length, data, bytes);
+    answer->length += bytes;
+    return bytes;
+}
+
+static int base64_value(unsigned char letter) {
+    if (letter >= 'A' && letter <= 'Z') return letter - 'A';
+    if (letter >= 'a' && letter <= 'z') return letter - 'a' + 26;
+    if (letter >= '0' && letter <= '9') return letter - '0' + 52;
+    if (letter == '+') return 62;
+    if (letter == '/') return 63;
+    return -1;
+}
+
+// Decodes the b64_json string of the answer in place; returns the byte count, or -1.
+static long decode_image(Answer *answer) {
+    static const char field[] = "\"b64_json\":\"";
+    if (!answer->body) return -1;
+    answer->body[answer->length] = 0;
+    char *start = strstr(answer->body, field);
+    if (!start) return -1;
+    unsigned char *in = (unsigned char *)start + sizeof field - 1, *out = (unsigned char *)answer->body;
+    uint32_t bits = 0;
+    int held = 0;
+    for (; *in && *in != '"'; in++) {
+        if (*in == '=') continue;
+        int value = base64_value(*in);
+        if (value < 0) return -1;
+        bits = bits << 6 | (uint32_t)value;
+        if ((held += 6) >= 8) *out++ = (unsigned char)(bits >> (held -= 8));
+    }
+    return (long)(out - (unsigned char *)answer->body);
+}
+
+static int write_durably(Answer *answer) {
+    long bytes = decode_image(answer);
+    if (bytes <= 0) return -1;
+    char folder[4096], temporary[4200], final[4200];
+    snprintf(folder, sizeof folder, "%s/%ld", output_root, answer->number);
+    snprintf(temporary, sizeof temporary, "%s/.image-1.png.%d.tmp", folder, (int)getpid());
+    snprintf(final, sizeof final, "%s/image-1.png", folder);
+    if (mkdir(folder, 0777) != 0) return -1;
+    int descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (descriptor < 0) return -1;
+    int ok = write(descriptor, answer->body, (size_t)bytes) == bytes && fsync(descriptor) == 0;
+    close(descriptor);
+    return ok && rename(temporary, final) == 0 ? 0 : -1;
+}
+
+static void *writer(void *unused) {
+    (void)unused;
+    for (;;) {
+        pthread_mutex_lock(&lists_lock);
+        while (!to_write) pthread_cond_wait(&work_ready, &lists_lock);
+        Answer *answer = to_write;
+        to_write = answer->next;
+        pthread_mutex_unlock(&lists_lock);
+        if (write_durably(answer) != 0) answer->failed = 1;
+        pthread_mutex_lock(&lists_lock);
+        answer->next = written;
+        written = answer;
+        pthread_mutex_unlock(&lists_lock);
+        uint64_t one = 1;
+        if (write(written_signal, &one, sizeof one) != sizeof one) abort();
+    }
+    return NULL;
 }
 
 static int watch_socket(CURL *easy, curl_socket_t socket, int what, void *user, void *socket_user) {
@@ -66,7 +171,15 @@ static void start_one(void) {
     curl_easy_setopt(easy, CURLOPT_URL, url);
     curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    if (output_root) {
+        Answer *answer = calloc(1, sizeof *answer);
+        answer->number = started + 1;
+        curl_easy_setopt(easy, CURLOPT_PRIVATE, answer);
+        curl_easy_setopt(easy, CURLOPT_WRITEDATA, answer);
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, keep);
+    } else {
+        curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
+    }
     curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy, CURLOPT_BUFFERSIZE, 2048L);
     curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, "");
@@ -86,9 +199,41 @@ static void collect_finished(void) {
         CURL *easy = message->easy_handle;
         long status = 0;
         curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-        if (message->data.result != CURLE_OK || status != 200) failures++;
+        int failed = message->data.result != CURLE_OK || status != 200;
+        Answer *answer = NULL;
+        if (output_root) curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&answer);
         curl_multi_remove_handle(multi, easy);
         curl_easy_cleanup(easy);
+        if (answer && !failed) {
+            pthread_mutex_lock(&lists_lock);
+            answer->next = to_write;
+            to_write = answer;
+            pthread_cond_signal(&work_ready);
+            pthread_mutex_unlock(&lists_lock);
+            continue;
+        }
+        failures += failed;
+        if (answer) free(answer->body), free(answer);
+        finished++;
+        last_finish = now();
+        if (started < total) start_one();
+    }
+}
+
+// Counts the answers whose files are in place and starts as many new requests.
+static void collect_written(void) {
+    uint64_t count;
+    if (read(written_signal, &count, sizeof count) != sizeof count) return;
+    pthread_mutex_lock(&lists_lock);
+    Answer *answers = written;
+    written = NULL;
+    pthread_mutex_unlock(&lists_lock);
+    while (answers) {
+        Answer *next = answers->next;
+        failures += answers->failed;
+        free(answers->body);
+        free(answers);
+        answers = next;
         finished++;
         last_finish = now();
         if (started < total) start_one();
@@ -96,18 +241,28 @@ static void collect_finished(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: %s URL N C\n", argv[0]);
+    if (argc != 4 && argc != 5) {
+        fprintf(stderr, "usage: %s URL N C [OUTPUT_DIR]\n", argv[0]);
         return 2;
     }
     url = argv[1];
     total = atol(argv[2]);
     long capacity = atol(argv[3]);
+    output_root = argc == 5 ? argv[4] : NULL;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     headers = curl_slist_append(NULL, "Expect:");
     headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Authorization: Bearer sk-bench-openai-key");
     poller = epoll_create1(EPOLL_CLOEXEC);
+    if (output_root) {
+        written_signal = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        struct epoll_event event = {.events = EPOLLIN, .data.fd = written_signal};
+        epoll_ctl(poller, EPOLL_CTL_ADD, written_signal, &event);
+        for (int i = 0; i < WRITERS; i++) {
+            pthread_t thread;
+            pthread_create(&thread, NULL, writer, NULL);
+        }
+    }
     multi = curl_multi_init();
     curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, watch_socket);
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, set_timer);
@@ -123,6 +278,10 @@ int main(int argc, char **argv) {
         }
         int ready = epoll_wait(poller, events, 256, wait);
         for (int i = 0; i < ready; i++) {
+            if (output_root && events[i].data.fd == written_signal) {
+                collect_written();
+                continue;
+            }
             int flags = ((events[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
                         ((events[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
                         ((events[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
