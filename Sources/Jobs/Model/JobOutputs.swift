@@ -1,4 +1,5 @@
 import Foundation
+import Reactor
 import Synchronization
 
 /// The output folder of one job, `OUTPUT_DIR/<job id>/`, and the temporary-name-then-rename
@@ -23,8 +24,10 @@ public struct JobOutputs: Sendable {
         return path
     }
 
-    /// Creates the folder if needed.
+    /// Creates the folder if needed. One mkdir(2) when OUTPUT_DIR exists, as it does for every
+    /// job after the first; FileManager, which also makes missing parents, only when it does not.
     public func prepare() throws(JobFailure) {
+        if mkdir(directory, 0o777) == 0 || errno == EEXIST { return }
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
@@ -71,27 +74,42 @@ public struct JobOutputs: Sendable {
         return try commit(temporary: temporary, as: name)
     }
 
-    /// Writes `data` to `name` through a temporary file and returns the final path.
+    /// Writes `data` to `name` through a temporary file, flushed to the disk before the rename,
+    /// and returns the final path. The flush is ours, not left to how Foundation's `Data.write`
+    /// happens to be built: a job marked completed must not point at a file a power cut empties.
     public func write(_ data: Data, as name: String) throws(JobFailure) -> String {
         try prepare()
         let temporary = temporaryPath(name)
-        do {
-            try data.write(to: URL(fileURLWithPath: temporary))
-        } catch {
+        // O_NONBLOCK: a FIFO left at this name fails the open instead of hanging the thread.
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0o666)
+        guard descriptor >= 0 else {
+            throw .transient("cannot write \(temporary): \(String(cString: strerror(errno)))")
+        }
+        var failure = data.withUnsafeBytes { DescriptorWrite.all($0, to: descriptor) }
+        if failure == nil, fsync(descriptor) != 0 { failure = errno }
+        close(descriptor)
+        if let failure {
             unlink(temporary)
-            throw .transient("cannot write \(temporary): \(error.localizedDescription)")
+            throw .transient("cannot write \(temporary): \(String(cString: strerror(failure)))")
         }
         return try commit(temporary: temporary, as: name)
     }
 
     /// Removes temporary files that an earlier, killed worker process left. This process's own
-    /// temporaries (downloads in progress) are left alone: they carry its pid.
+    /// temporaries (downloads in progress) are left alone: they carry its pid. Runs once per job,
+    /// almost always on a folder that does not exist yet, so that case is one failed opendir(3).
     public func removeStaleTemporaries() {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        guard let folder = opendir(directory) else { return }
+        defer { closedir(folder) }
         let mine = ".\(getpid()).tmp"
-        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") && !name.hasSuffix(mine) {
-            unlink(directory + "/" + name)
+        var stale: [String] = []
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name.hasPrefix("."), name.hasSuffix(".tmp"), !name.hasSuffix(mine) { stale.append(name) }
         }
+        for name in stale { unlink(directory + "/" + name) }
     }
 }
 
