@@ -45,7 +45,7 @@ final class CurlTransfer {
     static let memoryBodyLimit = 512 << 20
 
     init(
-        id: HTTPClient.TransferID, request: HTTPRequest, receiveGate: ReceiveGate,
+        id: HTTPClient.TransferID, request: HTTPRequest, receiveGate: ReceiveGate, downloadBudget: WriteBehindBudget,
         completion: @escaping (Result<HTTPResponse, HTTPTransportError>) -> Void
     ) throws(HTTPTransportError) {
         guard let easy = curl_easy_init() else {
@@ -56,7 +56,7 @@ final class CurlTransfer {
         self.request = request
         self.receiveGate = receiveGate
         self.completion = completion
-        downloadFile = request.downloadPath.map(DownloadFile.init(path:))
+        downloadFile = request.downloadPath.map { DownloadFile(path: $0, shared: downloadBudget) }
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         try configure()

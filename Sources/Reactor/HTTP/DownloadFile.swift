@@ -6,13 +6,15 @@ import Synchronization
 ///
 /// `write(2)` to a file blocks for as long as the disk or a network filesystem takes (dirty-page
 /// throttling during writeback, an NFS server's answer), and while the loop waits every job
-/// waits. So the loop only copies each chunk curl hands it and queues it here. When more than
-/// `highWater` bytes wait to be written, the transfer pauses (curl keeps the chunk and reads no
-/// more) until the queue is back under `lowWater`, so a slow disk costs memory only up to that.
+/// waits. So the loop only copies each chunk curl hands it and queues it here. The transfer
+/// pauses (curl keeps the chunk and reads no more) while more than `highWater` bytes of this
+/// file wait to be written, or while the downloads of its client together hold more than their
+/// shared budget's high mark, so a slow disk costs memory only up to that: without the shared
+/// budget, 2,000 downloads stalled on one NAS could hold 2,000 × 1 MiB.
 ///
 /// Threads: `append`, `finish`, `discard`, `isBehind`, `failure` and `whenDrained` are called on
-/// the loop; the descriptor belongs to `queue`, which keeps the file's chunks in order. What
-/// both sides read is behind a Mutex, hence @unchecked Sendable.
+/// the loop; the descriptor belongs to `queue`, which keeps the file's chunks in order. The
+/// counts are `WriteBehindBudget`s and the failure is behind a Mutex, hence @unchecked Sendable.
 final class DownloadFile: @unchecked Sendable {
     static let highWater = 1 << 20
     static let lowWater = 256 << 10
@@ -26,19 +28,16 @@ final class DownloadFile: @unchecked Sendable {
     private let queue: DispatchQueue
     /// Queue only.
     private var descriptor: Int32 = -1
+    /// This file's bytes appended and not yet written (or dropped after a failure).
+    private let own = WriteBehindBudget(highWater: DownloadFile.highWater, lowWater: DownloadFile.lowWater)
+    /// The same count for every download of the client, this one included.
+    private let shared: WriteBehindBudget
+    /// Why writing stopped: the first write error, or a discard.
+    private let stopped = Mutex<String?>(nil)
 
-    private struct Shared {
-        /// Bytes appended and not yet written (or dropped after a failure).
-        var pending = 0
-        /// Why writing stopped: the first write error, or a discard.
-        var failure: String?
-        /// Runs once `pending` falls to `lowWater` (set by `whenDrained`).
-        var onDrained: (@Sendable () -> Void)?
-    }
-    private let shared = Mutex(Shared())
-
-    init(path: String) {
+    init(path: String, shared: WriteBehindBudget) {
         self.path = path
+        self.shared = shared
         let turn = Self.nextQueue.add(1, ordering: .relaxed).oldValue
         queue = Self.queues[turn % Self.queues.count]
     }
@@ -48,28 +47,28 @@ final class DownloadFile: @unchecked Sendable {
         if descriptor >= 0 { close(descriptor) }
     }
 
-    /// Whether the queue has fallen more than `highWater` behind; the transfer should pause.
-    var isBehind: Bool { shared.withLock { $0.pending > Self.highWater } }
+    /// Whether the transfer should pause: this file's queue is more than `highWater` behind,
+    /// or all downloads together are over their shared budget.
+    var isBehind: Bool { own.isOver || shared.isOver }
 
     /// The first error writing met; the transfer should stop.
-    var failure: String? { shared.withLock { $0.failure } }
+    var failure: String? { stopped.withLock { $0 } }
 
     /// Copies `bytes` and writes them on the queue, after everything appended before.
     func append(_ bytes: UnsafeRawBufferPointer) {
         let chunk = Data(bytes)
-        shared.withLock { $0.pending += chunk.count }
+        own.add(chunk.count)
+        shared.add(chunk.count)
         queue.async { self.write(chunk) }
     }
 
-    /// Runs `action` (on the queue's thread) once the queue is back under `lowWater`; at once
-    /// if it already is.
+    /// Runs `action` once this file's queue is back under `lowWater` and the shared budget
+    /// under its low mark (on the thread of the write that got it there); at once if both
+    /// already are. The shared count can rise again in between: a resumed transfer that finds
+    /// itself behind simply pauses again.
     func whenDrained(_ action: @escaping @Sendable () -> Void) {
-        let now = shared.withLock { state -> Bool in
-            if state.pending <= Self.lowWater { return true }
-            state.onDrained = action
-            return false
-        }
-        if now { action() }
+        let shared = shared
+        own.whenUnder { shared.whenUnder(action) }
     }
 
     /// After the last `append`: closes the file (creating it empty if no byte came) and reports
@@ -89,10 +88,7 @@ final class DownloadFile: @unchecked Sendable {
 
     /// Drops what is not written yet, closes and removes the file.
     func discard() {
-        shared.withLock { state in
-            if state.failure == nil { state.failure = "download discarded" }
-            state.onDrained = nil
-        }
+        stopped.withLock { if $0 == nil { $0 = "download discarded" } }
         queue.async {
             if self.descriptor >= 0 {
                 close(self.descriptor)
@@ -116,18 +112,11 @@ final class DownloadFile: @unchecked Sendable {
                 fail("cannot write \(path): \(String(cString: strerror(error)))")
             }
         }
-        let drained = shared.withLock { state -> (@Sendable () -> Void)? in
-            state.pending -= chunk.count
-            guard state.pending <= Self.lowWater, let action = state.onDrained else { return nil }
-            state.onDrained = nil
-            return action
-        }
-        drained?()
+        own.remove(chunk.count)
+        shared.remove(chunk.count)
     }
 
     private func fail(_ message: String) {
-        shared.withLock { state in
-            if state.failure == nil { state.failure = message }
-        }
+        stopped.withLock { if $0 == nil { $0 = message } }
     }
 }

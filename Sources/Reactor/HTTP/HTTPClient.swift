@@ -17,11 +17,21 @@ public final class HTTPClient {
     private let multi: CurlMulti
     private var transfers: [TransferID: CurlTransfer] = [:]
     private let receiveGate = ReceiveGate()
+    private let downloadBudget: WriteBehindBudget
     private var nextID: UInt64 = 1
 
-    /// `maxConnections`: idle connections kept for reuse (at least as many as requests that run at once).
-    public init(loop: EventLoop, maxConnections: Int = 64) {
+    /// How many bytes downloads may hold in memory together, waiting for their files' queues,
+    /// before every download pauses (each one also pauses alone past `DownloadFile.highWater`).
+    /// Its low mark, half of it, is eight files' worth of that: one file stuck on a hung mount
+    /// cannot alone keep the others paused.
+    public static let defaultDownloadMemory = 16 << 20
+
+    /// `maxConnections`: idle connections kept for reuse (at least as many as requests that run
+    /// at once). `downloadMemory`: the shared budget of download bytes not yet on the disk; they
+    /// resume once under half of it.
+    public init(loop: EventLoop, maxConnections: Int = 64, downloadMemory: Int = defaultDownloadMemory) {
         self.loop = loop
+        downloadBudget = WriteBehindBudget(highWater: downloadMemory, lowWater: downloadMemory / 2)
         multi = CurlMulti(loop: loop, maxConnections: maxConnections)
         multi.onDone = { [unowned self] easy, code in self.finished(easy: easy, code: code) }
         multi.onFatal = { [unowned self] message in self.failEverything(message) }
@@ -29,6 +39,16 @@ public final class HTTPClient {
 
     /// Requests in flight.
     public var activeCount: Int { transfers.count }
+
+    /// Bytes downloads received that their files' queues have not written yet.
+    public var downloadBytesWaiting: Int { downloadBudget.pending }
+
+    /// Downloads paused until their file, or the downloads' shared memory budget, catches up
+    /// with a slow disk.
+    public var downloadsWaitingForDisk: Int {
+        loop.assertInLoop()
+        return transfers.values.count { $0.heldByWriter }
+    }
 
     /// Back-pressure: while true, no answer is read from any socket (they wait in the kernel's
     /// buffers); requests are still sent and timeouts still run. For a consumer that has fallen
@@ -61,7 +81,9 @@ public final class HTTPClient {
         let id = TransferID(value: nextID)
         nextID += 1
         do {
-            let transfer = try CurlTransfer(id: id, request: request, receiveGate: receiveGate, completion: completion)
+            let transfer = try CurlTransfer(
+                id: id, request: request, receiveGate: receiveGate, downloadBudget: downloadBudget,
+                completion: completion)
             transfer.onWriterBehind = { [unowned self] in self.resumeWhenWritten(id) }
             let code = multi.add(transfer.easy)
             guard code == CURLM_OK else {
@@ -119,8 +141,8 @@ public final class HTTPClient {
         }
     }
 
-    /// A download paused because its file's queue is behind: resume it once the queue has
-    /// caught up, unless it ended or receiving as a whole is paused by then.
+    /// A download paused because its file's queue, or all downloads together, fell behind:
+    /// resume it once they have caught up, unless it ended or receiving as a whole is paused by then.
     private func resumeWhenWritten(_ id: TransferID) {
         guard let file = transfers[id]?.downloadFile else { return }
         let back = onLoop { (client, _: Void) in
