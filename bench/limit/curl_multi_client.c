@@ -54,7 +54,7 @@ typedef struct Answer {
 static const char *output_root;
 static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_ready = PTHREAD_COND_INITIALIZER;
-static Answer *to_write, *written;
+static Answer *to_write, *to_write_last, *written;  // to_write in arrival order, as the worker's queues
 static int written_signal;
 
 static double now(void) {
@@ -132,6 +132,7 @@ static void *writer(void *unused) {
         while (!to_write) pthread_cond_wait(&work_ready, &lists_lock);
         Answer *answer = to_write;
         to_write = answer->next;
+        if (!to_write) to_write_last = NULL;
         pthread_mutex_unlock(&lists_lock);
         if (write_durably(answer) != 0) answer->failed = 1;
         pthread_mutex_lock(&lists_lock);
@@ -206,8 +207,10 @@ static void collect_finished(void) {
         curl_easy_cleanup(easy);
         if (answer && !failed) {
             pthread_mutex_lock(&lists_lock);
-            answer->next = to_write;
-            to_write = answer;
+            answer->next = NULL;
+            if (to_write_last) to_write_last->next = answer;
+            else to_write = answer;
+            to_write_last = answer;
             pthread_cond_signal(&work_ready);
             pthread_mutex_unlock(&lists_lock);
             continue;
