@@ -91,6 +91,42 @@ final class ProviderClientsEndToEndTests: ProviderEndToEndCase {
         XCTAssertEqual(request.body["response_format"] as? String, "url")
     }
 
+    /// Seedream answers with base64 when the params' options ask for it; the image is decoded
+    /// (off the loop) into the same `image-1.png` a URL answer gives.
+    func testSeedreamKeepsABase64AnswerAsTheSameImage() throws {
+        let mock = try startMock()
+        let id = try XCTUnwrap(
+            enqueue(
+                "image_generation",
+                ["provider": "bytedance", "prompt": "a lighthouse", "options": ["response_format": "b64_json"]]
+            ).first)
+        try drain(environment(mock))
+
+        let result = try completedResult(id)
+        assertFiles(result, of: id, equal: try mock.fixture("image.png"))
+        XCTAssertEqual(result["files"] as? [String], [workspace.outputDirectory + "/\(id)/image-1.png"])
+        XCTAssertEqual(
+            try onlyRequest(mock, "POST", "/api/v3/images/generations").body["response_format"] as? String, "b64_json")
+    }
+
+    /// Garbage in a paid answer: Seedream's image that is not base64 fails the job naming the
+    /// field, at once (the answer's kind: another attempt would be billed again), no file left.
+    func testSeedreamImageThatIsNotBase64FailsAtOnceNamingTheField() throws {
+        let mock = try startMock()
+        let server = try TinyHTTPServer(
+            body: #"{"model":"seedream-4-0-250828","data":[{"b64_json":"%%% not base64 %%%"}]}"#)
+        defer { server.stop() }
+        let id = try XCTUnwrap(enqueue("image_generation", ["provider": "bytedance", "prompt": "a fox"]).first)
+        try drain(environment(mock, ["ARK_BASE_URL": server.url, "RETRY_BASE_DELAY_SECONDS": "0.05"]))
+
+        let failed = try row(id)
+        XCTAssertEqual(failed.status, "failed")
+        XCTAssertEqual(failed.error, "Seedream (Ark) sent data[0].b64_json that is not valid base64")
+        XCTAssertEqual(server.requests.load(ordering: .relaxed), 1, "a paid generation must not be sent again")
+        let folder = workspace.outputDirectory + "/\(id)"
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [], [])
+    }
+
     func testBriaSendsALocalImageAsBase64AndDownloadsTheCutOut() throws {
         let mock = try startMock()
         let image = try localImage(mock)

@@ -49,13 +49,13 @@ extension JobContext {
     /// of base64 cost the loop over 100k instructions per image (bench/RESULTS.md). Text that
     /// is not base64 fails with `invalid` as the job's error.
     public func writeBase64Output(
-        _ encoded: String, stem: String, fallbackExtension: String, invalid: String,
+        _ encoded: String, stem: String, fallbackExtension: String, invalid: JobFailure,
         completion: @escaping (Result<String, JobFailure>) -> Void
     ) {
         let outputs = outputs
         phase = "saving"
         let decodeAndWrite = { @Sendable () throws(JobFailure) -> String in
-            guard let data = Base64Image.decode(encoded), !data.isEmpty else { throw .transient(invalid) }
+            guard let data = Base64Image.decode(encoded), !data.isEmpty else { throw invalid }
             let ext = MediaSniffer.fileExtension(for: data, default: fallbackExtension)
             return try outputs.write(data, as: "\(stem).\(ext)")
         }

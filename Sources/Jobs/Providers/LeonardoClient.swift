@@ -41,7 +41,7 @@ public struct LeonardoClient: JobHandler {
                     finish(.failed(failure))
                 case .success(let urls):
                     let waited = context.loop.now - started
-                    context.saveOutputs(urls.map(ProviderOutput.url), api: Self.api, name: Self.imageName) {
+                    context.saveImages(urls.map(ProviderOutput.url), api: Self.api) {
                         downloaded in
                         switch downloaded {
                         case .failure(let failure): finish(.failed(failure))
@@ -109,10 +109,6 @@ public struct LeonardoClient: JobHandler {
         case nil:
             throw .permanent("Leonardo generation \(id) has the unknown status '\(status)' (HTTP \(response.status))")
         }
-    }
-
-    static func imageName(_ index: Int, _ url: String) -> String {
-        JobContext.outputName("image-\(index + 1)", url: url, known: ["png", "jpg", "jpeg", "webp"], fallback: "jpg")
     }
 }
 

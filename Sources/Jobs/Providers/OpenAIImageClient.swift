@@ -104,7 +104,7 @@ public struct OpenAIImageClient: JobHandler {
         if let encoded = image["b64_json"]?.stringValue {
             context.writeBase64Output(
                 encoded, stem: "image-\(index + 1)", fallbackExtension: "png",
-                invalid: "OpenAI sent data[\(index)].b64_json that is not valid base64"
+                invalid: .transient("OpenAI sent data[\(index)].b64_json that is not valid base64")
             ) { outcome in
                 switch outcome {
                 case .success(let path): next(path)

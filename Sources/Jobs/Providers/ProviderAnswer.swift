@@ -65,8 +65,9 @@ struct ProviderAnswer {
 enum ProviderOutput: Equatable {
     /// To download (short-lived: fetched in the same run).
     case url(String)
-    /// Bytes in the answer itself (decoded `b64_json`).
-    case inline(Data)
+    /// Base64 text in the answer itself (`b64_json`), decoded on a writer thread. When it is not
+    /// base64 the job fails naming `field`, as `kind` (the answer's: a paid call may not be retried).
+    case base64(String, field: String, kind: JobFailure.Kind)
 }
 
 /// What one poll of a provider task found.
@@ -94,33 +95,30 @@ extension JobContext {
         return .object(result)
     }
 
-    /// Saves `outputs` one after another into this job's folder (downloading URLs, decoding
-    /// inline bytes), naming each with `name(index, url or "")`; completes with the paths.
-    func saveOutputs(
-        _ outputs: [ProviderOutput], api: String, name: @escaping (Int, String) -> String,
-        completion: @escaping (Result<[String], JobFailure>) -> Void
+    /// Saves the images `outputs` one after another into this job's folder as `image-1`,
+    /// `image-2`, … (downloading URLs, decoding base64 off the loop); completes with the paths.
+    func saveImages(
+        _ outputs: [ProviderOutput], api: String, completion: @escaping (Result<[String], JobFailure>) -> Void
     ) {
         func next(_ index: Int, _ files: [String]) {
             guard index < outputs.count else {
                 completion(.success(files))
                 return
             }
+            let saved = { (outcome: Result<String, JobFailure>) in
+                switch outcome {
+                case .success(let path): next(index + 1, files + [path])
+                case .failure(let failure): completion(.failure(failure))
+                }
+            }
+            let stem = "image-\(index + 1)"
             switch outputs[index] {
             case .url(let url):
-                download(url, as: name(index, url), provider: api) { outcome in
-                    switch outcome {
-                    case .success(let path): next(index + 1, files + [path])
-                    case .failure(let failure): completion(.failure(failure))
-                    }
-                }
-            case .inline(let data):
-                let ext = MediaSniffer.fileExtension(for: data, default: "png")
-                writeOutput(data, as: name(index, "inline.\(ext)")) { outcome in
-                    switch outcome {
-                    case .success(let path): next(index + 1, files + [path])
-                    case .failure(let failure): completion(.failure(failure))
-                    }
-                }
+                let name = Self.outputName(stem, url: url, known: ["png", "jpg", "jpeg", "webp"], fallback: "jpg")
+                download(url, as: name, provider: api, completion: saved)
+            case .base64(let encoded, let field, let kind):
+                let invalid = JobFailure("\(api) sent \(field) that is not valid base64", kind: kind)
+                writeBase64Output(encoded, stem: stem, fallbackExtension: "png", invalid: invalid, completion: saved)
             }
         }
         next(0, [])

@@ -45,7 +45,7 @@ public struct SeedreamClient: JobHandler {
                 return
             }
             let waited = context.loop.now - started
-            context.saveOutputs(images, api: Self.api, name: Self.imageName) { downloaded in
+            context.saveImages(images, api: Self.api) { downloaded in
                 switch downloaded {
                 case .failure(let failure): finish(.failed(failure))
                 case .success(let files):
@@ -94,11 +94,7 @@ public struct SeedreamClient: JobHandler {
             if let url = item["url"]?.stringValue, !url.isEmpty {
                 images.append(.url(url))
             } else if let encoded = item["b64_json"]?.stringValue {
-                guard let bytes = Base64Image.decode(encoded), !bytes.isEmpty else {
-                    throw JobFailure(
-                        "Seedream sent data[\(index)].b64_json that is not valid base64", kind: answer.kind)
-                }
-                images.append(.inline(bytes))
+                images.append(.base64(encoded, field: "data[\(index)].b64_json", kind: answer.kind))
             } else if let error = item["error"] {
                 let code = error["code"]?.stringValue ?? "error"
                 errors.append("\(code): \(error["message"]?.stringValue ?? "")")
@@ -110,9 +106,5 @@ public struct SeedreamClient: JobHandler {
             throw .permanent("Seedream made no image (HTTP \(answer.status)): \(errors.joined(separator: "; "))")
         }
         return (images, errors, answer.string("model"))
-    }
-
-    static func imageName(_ index: Int, _ url: String) -> String {
-        JobContext.outputName("image-\(index + 1)", url: url, known: ["png", "jpg", "jpeg", "webp"], fallback: "jpg")
     }
 }
