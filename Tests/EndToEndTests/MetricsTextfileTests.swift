@@ -89,6 +89,9 @@ final class MetricsTextfileTests: XCTestCase {
         XCTAssertEqual(final["reactor_worker_jobs{status=\"queued\",type=\"video_keying\"}"], 0, "zero-filled")
         XCTAssertEqual(final["reactor_worker_active_jobs"], 0)
         XCTAssertEqual(final["reactor_worker_queue_depth"], 0)
+        XCTAssertEqual(final["reactor_worker_output_bytes_waiting"], 0, "every output is on the disk")
+        XCTAssertEqual(final["reactor_worker_downloads_waiting_for_disk"], 0)
+        XCTAssertNotNil(final["reactor_worker_answer_pauses_total"])
         let series = "type=\"image_generation\",provider=\"openai\""
         XCTAssertEqual(final["reactor_worker_job_runs_total{\(series),outcome=\"completed\"}"], 5)
         XCTAssertEqual(final["reactor_worker_job_duration_seconds_count{\(series)}"], 5)

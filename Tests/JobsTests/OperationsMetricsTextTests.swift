@@ -37,7 +37,11 @@ final class OperationsMetricsTextTests: XCTestCase {
                     id: 3, slot: 0, type: "video_keying", provider: "ffmpeg", progress: 0.5, phase: "keying",
                     startedAt: 0)
             ], capacity: 3)
-        var sample = MetricsSample(scheduler: snapshot, counters: counters, startedAt: 100, takenAt: 200)
+        var withDisk = snapshot
+        withDisk.outputBytesWaiting = 3_145_728
+        withDisk.downloadsWaitingForDisk = 2
+        withDisk.answerPauses = 5
+        var sample = MetricsSample(scheduler: withDisk, counters: counters, startedAt: 100, takenAt: 200)
         sample.jobCounts = [("image_generation", "completed", 7)]
         sample.queuedNow = 4
         let text = MetricsTextfile.render(sample)
@@ -47,6 +51,10 @@ final class OperationsMetricsTextTests: XCTestCase {
         XCTAssertTrue(text.contains("reactor_worker_active_jobs 1\n"))
         XCTAssertTrue(text.contains("reactor_worker_capacity 3\n"))
         XCTAssertTrue(text.contains("reactor_worker_queue_depth 4\n"))
+        XCTAssertTrue(text.contains("reactor_worker_output_bytes_waiting 3145728\n"))
+        XCTAssertTrue(text.contains("reactor_worker_downloads_waiting_for_disk 2\n"))
+        XCTAssertTrue(
+            text.contains("# TYPE reactor_worker_answer_pauses_total counter\nreactor_worker_answer_pauses_total 5\n"))
         XCTAssertTrue(
             text.contains(
                 "reactor_worker_job_duration_seconds_bucket{type=\"image_generation\",provider=\"openai\",le=\"2.5\"} 1\n"

@@ -59,6 +59,18 @@ public enum MetricsTextfile {
                 Double(byProvider[provider]!.count))
         }
 
+        out.family(
+            "reactor_worker_output_bytes_waiting", .gauge,
+            help: "Bytes of output files in memory waiting for the disk (decoded images, downloaded chunks).")
+        out.sample("reactor_worker_output_bytes_waiting", [], Double(sample.scheduler.outputBytesWaiting))
+        out.family(
+            "reactor_worker_downloads_waiting_for_disk", .gauge, help: "Downloads paused until the disk catches up.")
+        out.sample("reactor_worker_downloads_waiting_for_disk", [], Double(sample.scheduler.downloadsWaitingForDisk))
+        out.family(
+            "reactor_worker_answer_pauses_total", .counter,
+            help: "Times this worker stopped reading provider answers because output files waited for the disk.")
+        out.sample("reactor_worker_answer_pauses_total", [], Double(sample.scheduler.answerPauses))
+
         let counters = sample.counters
         let series = counters.runs.keys.sorted { ($0.type, $0.provider) < ($1.type, $1.provider) }
         out.family(

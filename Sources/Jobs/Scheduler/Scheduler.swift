@@ -91,7 +91,11 @@ public final class Scheduler {
                 progress: run.context?.progress ?? 0, phase: run.context?.phase ?? "starting",
                 startedAt: run.startedAt + wallClockOffset)
         }
-        return SchedulerSnapshot(active: jobs, capacity: gate.capacity)
+        var snapshot = SchedulerSnapshot(active: jobs, capacity: gate.capacity)
+        snapshot.outputBytesWaiting = outputBudget.pendingBytes + http.downloadBytesWaiting
+        snapshot.downloadsWaitingForDisk = http.downloadsWaitingForDisk
+        snapshot.answerPauses = outputBudget.pauses
+        return snapshot
     }
 
     /// Recovers abandoned rows, starts the change hints and timers, and claims what is queued.

@@ -32,6 +32,14 @@ public struct SchedulerSnapshot: Sendable {
     public var active: [ActiveJob]
     /// MAX_CONCURRENT_JOBS: slots in the gate.
     public var capacity: Int
+    /// Bytes of output files held in memory until the disk takes them: decoded images waiting
+    /// for the output writers, and downloaded chunks waiting for their files' queues.
+    public var outputBytesWaiting = 0
+    /// Downloads paused until the disk catches up.
+    public var downloadsWaitingForDisk = 0
+    /// Times this worker stopped reading provider answers because decoded outputs waited for
+    /// the disk (never reset).
+    public var answerPauses = 0
 
     public init(active: [ActiveJob], capacity: Int) {
         self.active = active
