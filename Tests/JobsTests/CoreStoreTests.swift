@@ -1,8 +1,9 @@
 import Foundation
-import Jobs
 import Reactor
 import TestSupport
 import XCTest
+
+@testable import Jobs
 
 /// The SQLite store on a real file: schema defaults, claim order, lease recovery, migration.
 final class CoreStoreTests: XCTestCase {
@@ -108,6 +109,29 @@ final class CoreStoreTests: XCTestCase {
         XCTAssertEqual(rows[1]["status"]?.string, "failed")
         XCTAssertEqual(rows[1]["error"]?.string, "params.prompt is required")
         XCTAssertNil(rows[1]["lease_owner"]?.string)
+    }
+
+    /// A slot freed by a completion is refilled by a claim made before the loop sleeps; both
+    /// must reach the writer in one hand-over (one transaction), or a reader in between sees
+    /// fewer jobs processing than slots while jobs wait (issue 2's acceptance).
+    func testACompletionAndTheClaimThatRefillsItsSlotReachTheWriterTogether() throws {
+        try workspace.connection().run(
+            "INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}'), ('image_generation', '{}')")
+        _ = claim(1)
+        let before = runner.sync { self.store.writeHandOvers }
+        let refilled = DispatchSemaphore(value: 0)
+        let loop = runner.loop
+        runner.sync {
+            self.store.record(.completed(id: 1, result: "{}"))
+            loop.beforeSleep {
+                self.store.claim(limit: 1, excluding: [], now: Date().timeIntervalSince1970) { _ in refilled.signal() }
+            }
+        }
+        XCTAssertEqual(refilled.wait(timeout: .now() + 10), .success)
+
+        XCTAssertEqual(runner.sync { self.store.writeHandOvers } - before, 1, "handed to the writer in two pieces")
+        let statuses = workspace.rows("SELECT status FROM jobs ORDER BY id").map { $0["status"]?.string }
+        XCTAssertEqual(statuses, ["completed", "processing"])
     }
 
     func testACancelRequestedWhileRunningWinsOverARetryOrARelease() throws {

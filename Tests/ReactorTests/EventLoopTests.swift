@@ -90,4 +90,23 @@ final class EventLoopTests: XCTestCase {
         XCTAssertTrue(Wait.until(timeout: 5) { order.withLock { $0.count } == 2 })
         XCTAssertEqual(order.withLock { $0 }, ["callback", "before-sleep"])
     }
+
+    /// The jobs store hands its writes over last: a completion recorded in a callback and the
+    /// claim that `beforeSleep` work makes for the freed slot must reach the writer together.
+    func testHandOverRunsAfterAllBeforeSleepWorkIncludingWhatItAdded() {
+        let runner = LoopThread()
+        defer { runner.stop() }
+        let order = Mutex<[String]>([])
+        let loop = runner.loop
+        runner.sync {
+            loop.handOverBeforeSleep { order.withLock { $0.append("hand over") } }
+            loop.beforeSleep {
+                order.withLock { $0.append("before-sleep") }
+                loop.beforeSleep { order.withLock { $0.append("added by before-sleep") } }
+            }
+            order.withLock { $0.append("callback") }
+        }
+        XCTAssertTrue(Wait.until(timeout: 5) { order.withLock { $0.count } == 4 })
+        XCTAssertEqual(order.withLock { $0 }, ["callback", "before-sleep", "added by before-sleep", "hand over"])
+    }
 }

@@ -17,6 +17,9 @@ public final class SQLiteJobStore: JobStore {
     /// before the loop sleeps, so that (for example) a job's completion and the claim of the
     /// job that takes its slot commit in one transaction and no reader sees the slot empty.
     private var iterationWrites: [WriterQueue.Item] = []
+    /// How many times the loop handed a batch of writes to the writer (each becomes one
+    /// transaction, or shares one). Loop-owned.
+    private(set) var writeHandOvers = 0
 
     public init(path: String, loop: EventLoop, log: WorkerLog, owner: String, leaseSeconds: Double = 60) throws {
         self.loop = loop
@@ -189,7 +192,7 @@ public final class SQLiteJobStore: JobStore {
             return
         }
         if iterationWrites.isEmpty {
-            loop.beforeSleep { [weak self] in self?.handOverIterationWrites() }
+            loop.handOverBeforeSleep { [weak self] in self?.handOverIterationWrites() }
         }
         iterationWrites.append(item)
     }
@@ -197,6 +200,7 @@ public final class SQLiteJobStore: JobStore {
     private func handOverIterationWrites() {
         let items = iterationWrites
         iterationWrites.removeAll()
+        writeHandOvers += 1
         writer.submit(items)
     }
 

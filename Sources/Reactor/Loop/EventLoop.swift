@@ -20,6 +20,8 @@ public final class EventLoop: @unchecked Sendable {
     private let prepare: UnsafeMutablePointer<ev_prepare>
     /// Loop thread only: run once at the end of the iteration in which they were added.
     private var beforeSleepWork: [() -> Void] = []
+    /// Loop thread only: run after all of `beforeSleepWork`, including what it added.
+    private var handOverWork: [() -> Void] = []
     private let pending = Mutex<[@Sendable () -> Void]>([])
     private let loopThread = Mutex<pthread_t?>(nil)
     private let closed = Atomic<Bool>(false)
@@ -107,12 +109,27 @@ public final class EventLoop: @unchecked Sendable {
         beforeSleepWork.append(work)
     }
 
+    /// Runs `work` once at the very end of this iteration: after every `beforeSleep` item,
+    /// including those that items added. For handing what the iteration produced to another
+    /// thread when `beforeSleep` work may still add to it: the jobs store hands its writes to
+    /// the writer here, so a job's completion and the claim that refills its slot (made in
+    /// `beforeSleep`) commit in one transaction and no reader sees the slot empty. Loop thread only.
+    public func handOverBeforeSleep(_ work: @escaping () -> Void) {
+        assertInLoop()
+        handOverWork.append(work)
+    }
+
     private func runBeforeSleep() {
-        while !beforeSleepWork.isEmpty {
-            let work = beforeSleepWork
-            beforeSleepWork.removeAll()
-            for item in work { item() }
-        }
+        repeat {
+            while !beforeSleepWork.isEmpty {
+                let work = beforeSleepWork
+                beforeSleepWork.removeAll()
+                for item in work { item() }
+            }
+            let handOvers = handOverWork
+            handOverWork.removeAll()
+            for item in handOvers { item() }
+        } while !beforeSleepWork.isEmpty || !handOverWork.isEmpty
     }
 
     /// The loop's cached time in seconds (monotonic), as used by its timers.
