@@ -7,22 +7,50 @@ import XCTest
 /// The accounting behind a download's pause: bytes appended but not yet written count against
 /// the high-water mark at once, and `whenDrained` fires once the writes catch up.
 final class DownloadFileTests: XCTestCase {
-    /// A FIFO opened for reading that nobody reads yet, so writes to it block once its pipe is
-    /// full: a stalled disk. Removed when the test ends.
-    private func blockedFIFO() -> (path: String, reader: Int32) {
+    /// A FIFO opened for reading that nobody reads yet, its pipe already full, so the first
+    /// write to it blocks: a stalled disk. Full from the start, because a pipe that still had
+    /// room would take some bytes and make the counts depend on when the writer thread ran.
+    /// `prefilled` bytes come out of it before the file's. The filling end stays open until the
+    /// test ends, so reading never meets an end of file before the download has opened its own.
+    /// Removed when the test ends.
+    private func blockedFIFO() -> (path: String, reader: Int32, prefilled: Int) {
         let path = NSTemporaryDirectory() + "download-file-\(UUID().uuidString)"
         XCTAssertEqual(mkfifo(path, 0o600), 0)
         let reader = open(path, O_RDONLY | O_NONBLOCK)
         XCTAssertGreaterThanOrEqual(reader, 0)
+        let filler = open(path, O_WRONLY | O_NONBLOCK)
+        XCTAssertGreaterThanOrEqual(filler, 0)
+        var prefilled = 0
+        for size in [4096, 1] {  // pages, then any room left in the last one
+            let bytes = [UInt8](repeating: 0x2E, count: size)
+            while case let written = write(filler, bytes, size), written > 0 { prefilled += written }
+        }
         addTeardownBlock {
+            close(filler)
             close(reader)
             unlink(path)
         }
-        return (path, reader)
+        return (path, reader, prefilled)
+    }
+
+    /// Reads `bytes` from the FIFO (blocking now), calling `afterEachRead` between reads;
+    /// returns how many arrived before an end of file.
+    private func drain(_ reader: Int32, bytes: Int, afterEachRead: () -> Void = {}) -> Int {
+        _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) & ~O_NONBLOCK)
+        var received = 0
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while received < bytes {
+            let count = read(reader, &buffer, buffer.count)
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            received += count
+            afterEachRead()
+        }
+        return received
     }
 
     func testFallsBehindPastTheHighWaterMarkAndSaysWhenItHasCaughtUp() throws {
-        let (path, reader) = blockedFIFO()
+        let (path, reader, prefilled) = blockedFIFO()
         let file = DownloadFile(path: path, shared: WriteBehindBudget(highWater: 64 << 20, lowWater: 32 << 20))
         let chunk = [UInt8](repeating: 0x61, count: 64 << 10)
 
@@ -37,28 +65,20 @@ final class DownloadFileTests: XCTestCase {
         file.whenDrained { drained.signal() }
         XCTAssertEqual(drained.wait(timeout: .now()), .timedOut, "nothing was written yet")
 
-        _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) & ~O_NONBLOCK)
         let finished = DispatchSemaphore(value: 0)
         let failure = LockedFailure()
-        var received = 0
-        var buffer = [UInt8](repeating: 0, count: 65_536)
         var drainedSeen = false
-        while received < appended {
-            let count = read(reader, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            received += count
+        let received = drain(reader, bytes: prefilled + appended) {
             if !drainedSeen { drainedSeen = drained.wait(timeout: .now()) == .success }
         }
         file.finish { message in
             failure.set(message)
             finished.signal()
         }
-        while read(reader, &buffer, buffer.count) > 0 {}  // end of file once finish closes it
         XCTAssertEqual(finished.wait(timeout: .now() + 10), .success)
         XCTAssertTrue(drainedSeen || drained.wait(timeout: .now() + 10) == .success, "whenDrained never fired")
         XCTAssertFalse(file.isBehind)
-        XCTAssertEqual(received, appended)
+        XCTAssertEqual(received, prefilled + appended)
         XCTAssertNil(failure.get())
     }
 }
@@ -68,7 +88,7 @@ extension DownloadFileTests {
     /// budget they share: then every download is behind, one with nothing waiting of its own
     /// too, and it is told to go on only once the others' bytes are written.
     func testDownloadsTogetherOverTheirSharedBudgetAreAllBehind() throws {
-        let (path, reader) = blockedFIFO()
+        let (path, reader, prefilled) = blockedFIFO()
         let shared = WriteBehindBudget(highWater: 256 << 10, lowWater: 128 << 10)
         let stalled = DownloadFile(path: path, shared: shared)
         let idle = DownloadFile(path: path + ".unused", shared: shared)
@@ -87,22 +107,44 @@ extension DownloadFileTests {
         idle.whenDrained { resumed.signal() }
         XCTAssertEqual(resumed.wait(timeout: .now()), .timedOut, "nothing was written yet")
 
-        _ = fcntl(reader, F_SETFL, fcntl(reader, F_GETFL) & ~O_NONBLOCK)
-        var received = 0
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while received < appended {
-            let count = read(reader, &buffer, buffer.count)
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            received += count
-        }
+        let received = drain(reader, bytes: prefilled + appended)
         XCTAssertEqual(resumed.wait(timeout: .now() + 10), .success, "the idle download was never resumed")
         XCTAssertFalse(idle.isBehind)
         let finished = DispatchSemaphore(value: 0)
         stalled.finish { _ in finished.signal() }
         idle.discard()
         XCTAssertEqual(finished.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(received, prefilled + appended)
         XCTAssertEqual(shared.pending, 0)
+    }
+}
+
+extension DownloadFileTests {
+    /// A download paused for its own file goes on once that file is written, even while the
+    /// others keep the shared count between its marks (the normal state on a slow disk): it
+    /// waits for the shared low mark only when the shared budget is what is over.
+    func testADownloadPausedForItsOwnFileDoesNotWaitForTheOthersToDrain() throws {
+        let (path, reader, prefilled) = blockedFIFO()
+        let shared = WriteBehindBudget(highWater: 8 << 20, lowWater: 1 << 20)
+        shared.add(4 << 20)  // other downloads' bytes, between the shared marks throughout
+        defer { shared.remove(4 << 20) }
+        let file = DownloadFile(path: path, shared: shared)
+        let chunk = [UInt8](repeating: 0x63, count: 64 << 10)
+        var appended = 0
+        while !file.isBehind {
+            chunk.withUnsafeBytes { file.append($0) }
+            appended += chunk.count
+        }
+        XCTAssertFalse(shared.isOver, "paused for its own file, not for the shared budget")
+        let resumed = DispatchSemaphore(value: 0)
+        file.whenDrained { resumed.signal() }
+
+        let received = drain(reader, bytes: prefilled + appended)
+        XCTAssertEqual(resumed.wait(timeout: .now() + 10), .success, "it waited for the others to drain")
+        XCTAssertGreaterThan(shared.pending, shared.lowWater)
+        let finished = DispatchSemaphore(value: 0)
+        file.finish { _ in finished.signal() }
+        XCTAssertEqual(finished.wait(timeout: .now() + 10), .success)
     }
 }
 

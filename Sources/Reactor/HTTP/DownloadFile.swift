@@ -14,7 +14,8 @@ import Synchronization
 ///
 /// Threads: `append`, `finish`, `discard`, `isBehind`, `failure` and `whenDrained` are called on
 /// the loop; the descriptor belongs to `queue`, which keeps the file's chunks in order. The
-/// counts are `WriteBehindBudget`s and the failure is behind a Mutex, hence @unchecked Sendable.
+/// counts are `WriteBehindBudget`s and the failure is behind a Mutex; @unchecked Sendable
+/// because of `descriptor`, a var only `queue` touches.
 final class DownloadFile: @unchecked Sendable {
     static let highWater = 1 << 20
     static let lowWater = 256 << 10
@@ -62,13 +63,16 @@ final class DownloadFile: @unchecked Sendable {
         queue.async { self.write(chunk) }
     }
 
-    /// Runs `action` once this file's queue is back under `lowWater` and the shared budget
-    /// under its low mark (on the thread of the write that got it there); at once if both
-    /// already are. The shared count can rise again in between: a resumed transfer that finds
-    /// itself behind simply pauses again.
+    /// Runs `action` once this file's queue is back under `lowWater` and, if the shared budget
+    /// is over its high mark by then, once that is back under its low one (on the thread of
+    /// the write that got it there); at once if neither waits. A download paused for its own
+    /// file does not also wait for the others to drain to the shared low mark. The counts can
+    /// rise again in between: a resumed transfer that finds itself behind simply pauses again.
     func whenDrained(_ action: @escaping @Sendable () -> Void) {
         let shared = shared
-        own.whenUnder { shared.whenUnder(action) }
+        own.whenUnder {
+            if shared.isOver { shared.whenUnder(action) } else { action() }
+        }
     }
 
     /// After the last `append`: closes the file (creating it empty if no byte came) and reports

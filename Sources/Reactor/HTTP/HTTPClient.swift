@@ -22,8 +22,8 @@ public final class HTTPClient {
 
     /// How many bytes downloads may hold in memory together, waiting for their files' queues,
     /// before every download pauses (each one also pauses alone past `DownloadFile.highWater`).
-    /// Its low mark, half of it, is eight files' worth of that: one file stuck on a hung mount
-    /// cannot alone keep the others paused.
+    /// This bounds memory, not progress: on a hung mount every download whose file shares a
+    /// queue with a stuck one waits too, and their bytes can keep all downloads paused.
     public static let defaultDownloadMemory = 16 << 20
 
     /// `maxConnections`: idle connections kept for reuse (at least as many as requests that run
