@@ -75,6 +75,7 @@ static size_t keep(char *data, size_t size, size_t count, void *user) {
     if (answer->length + bytes + 1 > answer->capacity) {  // + 1: room for decode_image's NUL
         answer->capacity = (answer->length + bytes + 1) * 2;
         answer->body = realloc(answer->body, answer->capacity);
+        if (!answer->body) abort();
     }
     memcpy(answer->body + answer->length, data, bytes);
     answer->length += bytes;

@@ -61,7 +61,7 @@ public enum MetricsTextfile {
 
         out.family(
             "reactor_worker_output_bytes_waiting", .gauge,
-            help: "Bytes of output files in memory waiting for the disk (decoded images, downloaded chunks).")
+            help: "Bytes of output files in memory waiting for the disk (images as received, downloaded chunks).")
         out.sample("reactor_worker_output_bytes_waiting", [], Double(sample.scheduler.outputBytesWaiting))
         out.family(
             "reactor_worker_downloads_waiting_for_disk", .gauge, help: "Downloads paused until the disk catches up.")

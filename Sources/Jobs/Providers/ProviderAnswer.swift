@@ -66,7 +66,8 @@ enum ProviderOutput: Equatable {
     /// To download (short-lived: fetched in the same run).
     case url(String)
     /// Base64 text in the answer itself (`b64_json`), decoded on a writer thread. When it is not
-    /// base64 the job fails naming `field`, as `kind` (the answer's: a paid call may not be retried).
+    /// base64 the job fails naming `field`, as `kind`: whatever the client treats a malformed
+    /// answer as (Seedream: final).
     case base64(String, field: String, kind: JobFailure.Kind)
 }
 

@@ -82,7 +82,8 @@ public final class Scheduler {
     public var activeCount: Int { active.count }
     public var capacity: Int { gate.capacity }
 
-    /// The jobs running now (slot, type, provider, progress, phase, start) and the capacity.
+    /// The jobs running now (slot, type, provider, progress, phase, start), the capacity, and
+    /// how much output waits for the disk.
     public func snapshot() -> SchedulerSnapshot {
         let wallClockOffset = Date().timeIntervalSince1970 - loop.now
         let jobs = active.values.sorted { $0.slot < $1.slot }.map { run in

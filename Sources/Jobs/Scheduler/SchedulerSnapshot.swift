@@ -32,8 +32,8 @@ public struct SchedulerSnapshot: Sendable {
     public var active: [ActiveJob]
     /// MAX_CONCURRENT_JOBS: slots in the gate.
     public var capacity: Int
-    /// Bytes of output files held in memory until the disk takes them: decoded images waiting
-    /// for the output writers, and downloaded chunks waiting for their files' queues.
+    /// Bytes of output files held in memory until the disk takes them: images waiting for the
+    /// output writers (base64 counted as received), and downloaded chunks waiting for their files' queues.
     public var outputBytesWaiting = 0
     /// Downloads paused until the disk catches up.
     public var downloadsWaitingForDisk = 0
