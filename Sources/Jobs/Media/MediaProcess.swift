@@ -124,7 +124,7 @@ public struct MediaProcess: Sendable {
     }
 
     private static func pipeFailure() -> JobFailure {
-        .transient("cannot create a pipe for a media child: \(String(cString: strerror(errno)))")
+        .transient("cannot create a pipe for a media child: \(SystemErrorText.of())")
     }
 
     static func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

@@ -1,4 +1,5 @@
 import Foundation
+import Reactor
 
 /// Everything one metrics file says, gathered from the scheduler (on the loop) and from
 /// `jobs.db` (on the metrics thread).
@@ -130,7 +131,7 @@ public enum MetricsTextfile {
             throw JobFailure("cannot write \(temporary): \(error.localizedDescription); check METRICS_DIR")
         }
         guard rename(temporary, final) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = SystemErrorText.of()
             unlink(temporary)
             throw JobFailure("cannot move metrics into place at \(final): \(reason); check METRICS_DIR")
         }

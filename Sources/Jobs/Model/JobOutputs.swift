@@ -48,7 +48,7 @@ public struct JobOutputs: Sendable {
     private func commit(temporary: String, as name: String) throws(JobFailure) -> String {
         let final = path(name)
         guard rename(temporary, final) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let reason = SystemErrorText.of()
             unlink(temporary)
             throw .transient("cannot move output into place at \(final): \(reason)")
         }
@@ -62,10 +62,10 @@ public struct JobOutputs: Sendable {
         // O_NONBLOCK: opening a FIFO left at this name must fail the flush, not hang the thread.
         let descriptor = open(temporary, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard descriptor >= 0 else {
-            throw .transient("cannot open \(temporary) to flush it to disk: \(String(cString: strerror(errno)))")
+            throw .transient("cannot open \(temporary) to flush it to disk: \(SystemErrorText.of())")
         }
         let flushed = fsync(descriptor) == 0
-        let reason = flushed ? "" : String(cString: strerror(errno))
+        let reason = flushed ? "" : SystemErrorText.of()
         close(descriptor)
         guard flushed else {
             unlink(temporary)
@@ -83,14 +83,14 @@ public struct JobOutputs: Sendable {
         // O_NONBLOCK: a FIFO left at this name fails the open instead of hanging the thread.
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0o666)
         guard descriptor >= 0 else {
-            throw .transient("cannot write \(temporary): \(String(cString: strerror(errno)))")
+            throw .transient("cannot write \(temporary): \(SystemErrorText.of())")
         }
         var failure = data.withUnsafeBytes { DescriptorWrite.all($0, to: descriptor) }
         if failure == nil, fsync(descriptor) != 0 { failure = errno }
         close(descriptor)
         if let failure {
             unlink(temporary)
-            throw .transient("cannot write \(temporary): \(String(cString: strerror(failure)))")
+            throw .transient("cannot write \(temporary): \(SystemErrorText.of(failure))")
         }
         return try commit(temporary: temporary, as: name)
     }

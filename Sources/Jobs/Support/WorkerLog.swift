@@ -83,7 +83,7 @@ public final class WorkerLog: Sendable {
         var fd: Int32 = 2
         if let path {
             fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            if fd < 0 { throw JobFailure("cannot open LOG_FILE \(path): \(String(cString: strerror(errno)))") }
+            if fd < 0 { throw JobFailure("cannot open LOG_FILE \(path): \(SystemErrorText.of())") }
         }
         output = Mutex(Output(fd: fd, path: path))
         self.level = level

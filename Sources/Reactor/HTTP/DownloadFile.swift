@@ -106,14 +106,14 @@ final class DownloadFile: @unchecked Sendable {
 
     private func open() -> Bool {
         descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if descriptor < 0 { fail("cannot create \(path): \(String(cString: strerror(errno)))") }
+        if descriptor < 0 { fail("cannot create \(path): \(SystemErrorText.of())") }
         return descriptor >= 0
     }
 
     private func write(_ chunk: Data) {
         if failure == nil && (descriptor >= 0 || open()) {
             if let error = chunk.withUnsafeBytes({ DescriptorWrite.all($0, to: descriptor) }) {
-                fail("cannot write \(path): \(String(cString: strerror(error)))")
+                fail("cannot write \(path): \(SystemErrorText.of(error))")
             }
         }
         own.remove(chunk.count)

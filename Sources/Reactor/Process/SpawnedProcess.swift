@@ -119,5 +119,5 @@ public struct SpawnError: Error, CustomStringConvertible {
     public let executable: String
     public let code: Int32
 
-    public var description: String { "cannot start \(executable): \(String(cString: strerror(code)))" }
+    public var description: String { "cannot start \(executable): \(SystemErrorText.of(code))" }
 }
