@@ -2,7 +2,7 @@
 # Every bench in one go, in the order RESULTS.md shows them: the limits, throughput,
 # overhead, what the disk's fsync costs (an experiment), idle and pickup. Output is printed and kept in bench/out/run-<time>.md.
 # Needs the release build: swift build -c release --scratch-path .build-bench
-# Run: bench/run_all.sh        (about 20 minutes on the 2-core bench machine)
+# Run: bench/run_all.sh        (10–20 minutes on the 2-core bench machine, with the disk's mood)
 set -euo pipefail
 cd "$(dirname "$0")"
 ulimit -n "$(ulimit -Hn)"
