@@ -113,13 +113,18 @@ final class MediaProcessTests: XCTestCase {
             }
         }
         XCTAssertTrue(Wait.until(timeout: 5) { started.withLock { $0.count } == 2 })
+        XCTAssertEqual(Set(started.withLock { $0 }), [0, 1], "the first two start at once, in either order")
         XCTAssertEqual(pool.load.running, 2)
         XCTAssertEqual(pool.load.waiting, 4)
-        for index in 0..<6 {
-            gates[index].signal()
-            XCTAssertTrue(Wait.until(timeout: 5) { finished.withLock { $0 } == index + 1 })
+        for next in 2..<6 {
+            // One slot at a time is freed, so exactly the oldest waiting item takes it.
+            gates[next - 2].signal()
+            XCTAssertTrue(Wait.until(timeout: 5) { started.withLock { $0.count } == next + 1 })
+            XCTAssertEqual(started.withLock { $0.last }, next)
         }
-        XCTAssertEqual(started.withLock { $0 }, [0, 1, 2, 3, 4, 5])
+        gates[4].signal()
+        gates[5].signal()
+        XCTAssertTrue(Wait.until(timeout: 5) { finished.withLock { $0 } == 6 })
         XCTAssertEqual(pool.mostAtOnce, 2)
         XCTAssertTrue(Wait.until(timeout: 5) { pool.load.running == 0 })
     }

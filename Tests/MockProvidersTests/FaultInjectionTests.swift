@@ -60,15 +60,20 @@ final class FaultInjectionTests: MockProviderTestCase {
     }
 
     func testHangIsReleasedWhenTheClientGoesAway() async throws {
-        let impatient = MockClient(baseURL: client.baseURL, timeout: 0.5)
-        do {
-            _ = try await impatient.send(
+        // The client goes away only once the mock holds the request: a client timeout alone
+        // could fire before a loaded machine delivered the request at all.
+        let impatient = MockClient(baseURL: client.baseURL)
+        let hanging = Task {
+            try await impatient.send(
                 "POST", "/v2/image/edit/remove_background",
-                headers: ["api_token": "t", "X-Mock-Outcome": "hang"], body: Data(#"{"image":"x"}"#.utf8), timeout: 0.5
-            )
-            XCTFail("a hang outcome must not be answered")
-        } catch {
-            // Expected: the client timed out and closed the connection.
+                headers: ["api_token": "t", "X-Mock-Outcome": "hang"], body: Data(#"{"image":"x"}"#.utf8))
+        }
+        _ = try await eventually("the hung request to reach the mock") { () -> Bool? in
+            try await client.stats(delay: 0.05)["open"] as? Int == 1 ? true : nil
+        }
+        impatient.session.invalidateAndCancel()
+        if let answered = try? await hanging.value {
+            XCTFail("a hang outcome must not be answered, got HTTP \(answered.status)")
         }
         let stats = try await eventually("the hung request to close") { () -> [String: Any]? in
             let stats = try await client.stats(delay: 0.05)
