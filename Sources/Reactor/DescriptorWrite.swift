@@ -13,6 +13,7 @@ public enum DescriptorWrite {
                 if errno == EINTR { continue }
                 return errno
             }
+            if written == 0 { return EIO }  // no progress and no error: do not spin on it
             offset += written
         }
         return nil

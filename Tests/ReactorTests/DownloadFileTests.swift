@@ -148,6 +148,19 @@ extension DownloadFileTests {
     }
 }
 
+extension DownloadFileTests {
+    /// A retry downloads to the same temporary name; its writes must queue behind the failed
+    /// attempt's removal of that name, so both use one queue.
+    func testDownloadsToOnePathShareAQueue() {
+        let budget = WriteBehindBudget(highWater: 1 << 20, lowWater: 1 << 19)
+        let path = NSTemporaryDirectory() + "download-queue-\(UUID().uuidString)"
+        for _ in 0..<8 {
+            XCTAssertTrue(
+                DownloadFile(path: path, shared: budget).queue === DownloadFile(path: path, shared: budget).queue)
+        }
+    }
+}
+
 private final class LockedFailure: @unchecked Sendable {
     private let lock = NSLock()
     private var message: String?

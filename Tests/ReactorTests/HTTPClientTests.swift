@@ -215,9 +215,10 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(runner.sync { client().downloadBytesWaiting }, 0)
     }
 
-    /// A download whose file cannot be created fails as a local-file error naming the path.
+    /// A download whose file cannot be created fails as a local-file error naming the path,
+    /// stopping the transfer there (4 MB: more than arrives before the failure is seen).
     func testADownloadIntoAMissingFolderFailsNamingThePath() throws {
-        let server = try TinyHTTPServer(body: String(repeating: "x", count: 10_000))
+        let server = try TinyHTTPServer(body: String(repeating: "x", count: 4_000_000))
         defer { server.stop() }
         let path = NSTemporaryDirectory() + "missing-\(UUID().uuidString)/file.bin"
         let result = try XCTUnwrap(send(HTTPRequest(url: server.url, timeout: 10, downloadPath: path)))

@@ -23,10 +23,11 @@ final class DownloadFile: @unchecked Sendable {
     /// A few serial queues shared by all downloads, not one per download: a queue of its own
     /// per file would let 2,000 downloads stalled on a slow disk hold 2,000 threads.
     private static let queues = (0..<4).map { DispatchQueue(label: "reactor.downloads.\($0)", qos: .utility) }
-    private static let nextQueue = Atomic<Int>(0)
 
     let path: String
-    private let queue: DispatchQueue
+    /// Chosen by path, so a retry's download of the same temporary name queues behind the
+    /// removal of the failed attempt's file instead of racing it on another queue.
+    let queue: DispatchQueue
     /// Queue only.
     private var descriptor: Int32 = -1
     /// This file's bytes appended and not yet written (or dropped after a failure).
@@ -39,8 +40,7 @@ final class DownloadFile: @unchecked Sendable {
     init(path: String, shared: WriteBehindBudget) {
         self.path = path
         self.shared = shared
-        let turn = Self.nextQueue.add(1, ordering: .relaxed).oldValue
-        queue = Self.queues[turn % Self.queues.count]
+        queue = Self.queues[Int(UInt(bitPattern: path.hashValue) % UInt(Self.queues.count))]
     }
 
     deinit {
@@ -105,9 +105,15 @@ final class DownloadFile: @unchecked Sendable {
     // MARK: Queue
 
     private func open() -> Bool {
-        descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        if descriptor < 0 { fail("cannot create \(path): \(SystemErrorText.of())") }
-        return descriptor >= 0
+        // O_NONBLOCK: a FIFO nobody reads, left at this name, fails the open instead of hanging
+        // a queue other downloads share; writes then block as usual.
+        descriptor = Foundation.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC, 0o644)
+        if descriptor < 0 {
+            fail("cannot create \(path): \(SystemErrorText.of())")
+            return false
+        }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        return true
     }
 
     private func write(_ chunk: Data) {
