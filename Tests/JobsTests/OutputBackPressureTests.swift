@@ -32,7 +32,7 @@ final class OutputBackPressureTests: XCTestCase {
     }
 }
 
-/// The budget wired into `JobContext.writeOutput` and the HTTP client: a write past the high
+/// The budget wired into `JobContext.writeBase64Output` and the HTTP client: a write past the high
 /// water mark pauses receiving at once, and its completion on the loop resumes it.
 final class OutputWriteBackPressureTests: XCTestCase {
     func testAnOutputWritePastTheBudgetPausesReceivingUntilItIsWritten() throws {
@@ -65,11 +65,14 @@ final class OutputWriteBackPressureTests: XCTestCase {
                 slot: 0, loop: loop, settings: WorkerSettings(outputDirectory: workspace.outputDirectory),
                 log: .discarding(), http: http, store: store.value!, inputs: InputResolver { _ in nil },
                 outputBudget: budget)
-            context.writeOutput(Data(repeating: 1, count: 100), as: "image-1.png") { result in
+            context.writeBase64Output(
+                Data(repeating: 1, count: 100).base64EncodedString(), stem: "image-1", fallbackExtension: "png",
+                invalid: .transient("not base64")
+            ) { result in
                 written.value = result
                 done.signal()
             }
-            XCTAssertTrue(http.receivingPaused, "100 bytes queued against a 10-byte budget")
+            XCTAssertTrue(http.receivingPaused, "136 bytes of base64 queued against a 10-byte budget")
             owned.value = (http, context)
         }
         XCTAssertEqual(done.wait(timeout: .now() + 30), .success)

@@ -29,17 +29,19 @@ public final class MediaRuntime {
         let tools: MediaTools
         do throws(JobFailure) {
             tools = try MediaTools.locate(settings: context.settings)
-            try context.outputs.prepare()
         } catch {
             finish(.failed(error))
             return
         }
-        context.outputs.removeStaleTemporaries()
         let pool = pool(for: context.settings)
-        MediaInputs.fetch(values, key: key, indexed: indexed, context: context) { result in
-            switch result {
-            case .failure(let failure): finish(.failed(failure))
-            case .success(let fetched): body(tools, pool, fetched)
+        // The folder is made off the loop; the stale sweep already ran there when the job began.
+        context.prepareFolder { prepared in
+            if case .failure(let failure) = prepared { return finish(.failed(failure)) }
+            MediaInputs.fetch(values, key: key, indexed: indexed, context: context) { result in
+                switch result {
+                case .failure(let failure): finish(.failed(failure))
+                case .success(let fetched): body(tools, pool, fetched)
+                }
             }
         }
     }

@@ -35,13 +35,17 @@ extension JobContext {
         OutputWriter.queue(for: job.id).async { outputs.removeStaleTemporaries() }
     }
 
-    /// Writes `data` to `name` in this job's folder (temporary name, fsync, rename) on a writer
-    /// thread; `completion` runs on the loop with the final path, unless the job was cancelled.
-    public func writeOutput(_ data: Data, as name: String, completion: @escaping (Result<String, JobFailure>) -> Void) {
+    /// Makes this job's folder on its writer queue, after the stale sweep `removeStaleOutputs`
+    /// queued there when the job began; `completion` runs on the loop, unless the job was cancelled.
+    func prepareFolder(_ completion: @escaping (Result<Void, JobFailure>) -> Void) {
         let outputs = outputs
-        phase = "saving"
         onWriterQueue(
-            bytes: data.count, { () throws(JobFailure) in try outputs.write(data, as: name) }, completion: completion)
+            bytes: 0,
+            { () throws(JobFailure) in
+                try outputs.prepare()
+                return outputs.directory
+            }
+        ) { completion($0.map { _ in () }) }
     }
 
     /// Decodes base64 text (a provider's `b64_json`) and writes it as `stem` plus the extension

@@ -211,11 +211,7 @@ extension JobContext {
         let outputs = outputs
         let temporary = outputs.temporaryPath(name)
         phase = "downloading"
-        let makeFolder = { @Sendable () throws(JobFailure) -> String in
-            try outputs.prepare()
-            return temporary
-        }
-        onWriterQueue(bytes: 0, makeFolder) { [weak self] prepared in
+        prepareFolder { [weak self] prepared in
             guard let self else { return }
             if case .failure(let failure) = prepared { return completion(.failure(failure)) }
             self.send(HTTPRequest(url: url, timeout: 0, downloadPath: temporary)) { [weak self] result in
