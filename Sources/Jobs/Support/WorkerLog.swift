@@ -66,6 +66,7 @@ public final class WorkerLog: Sendable {
         var drainQueued = false
     }
 
+    /// Taken only on `queue` (writing lines, reopening), never by a thread that logs.
     private let output: Mutex<Output>
     private let pending = Mutex(Pending())
     private let queue = DispatchQueue(label: "reactor-worker.log")
@@ -96,14 +97,18 @@ public final class WorkerLog: Sendable {
         (try? WorkerLog(path: "/dev/null")) ?? (try! WorkerLog())
     }
 
-    /// Reopens the log file (after logrotate moved it; SIGHUP).
+    /// Reopens the log file (after logrotate moved it; SIGHUP), on the log's queue: in order
+    /// with the lines logged before, and without the caller (the loop) waiting for a write to
+    /// a slow disk to finish.
     public func reopen() {
-        output.withLock { output in
-            guard let path = output.path else { return }
-            let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { return }
-            close(output.fd)
-            output.fd = fd
+        queue.async {
+            self.output.withLock { output in
+                guard let path = output.path else { return }
+                let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+                guard fd >= 0 else { return }
+                close(output.fd)
+                output.fd = fd
+            }
         }
     }
 
