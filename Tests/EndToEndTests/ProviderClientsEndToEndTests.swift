@@ -53,6 +53,24 @@ final class ProviderClientsEndToEndTests: ProviderEndToEndCase {
         XCTAssertEqual(request.body["prompt"] as? String, "a red fox in the snow")
     }
 
+    /// dall-e answers with short-lived URLs; each image is downloaded into `image-N.png` and the
+    /// revised prompt is kept.
+    func testOpenAIDallEDownloadsEachURLImage() throws {
+        let mock = try startMock()
+        let id = try XCTUnwrap(
+            enqueue(
+                "image_generation", ["provider": "openai", "prompt": "a fox", "model": "dall-e-2", "num_images": 2]
+            )
+            .first)
+        try drain(environment(mock))
+
+        let result = try completedResult(id)
+        assertFiles(result, of: id, equal: try mock.fixture("image.png"), count: 2)
+        XCTAssertEqual(
+            (result["files"] as? [String])?.map { ($0 as NSString).lastPathComponent }, ["image-1.png", "image-2.png"])
+        XCTAssertEqual(try onlyRequest(mock, "POST", "/v1/images/generations").body["model"] as? String, "dall-e-2")
+    }
+
     /// Garbage from a provider: a 200 answer whose image is not base64 fails the job with the
     /// field named (after the retries a transient answer gets), and no file is left behind.
     func testOpenAIImageThatIsNotBase64FailsTheJobNamingTheField() throws {

@@ -58,70 +58,46 @@ public struct OpenAIImageClient: JobHandler {
     private func save(
         _ response: HTTPResponse, context: JobContext, providerSeconds: Double, finish: @escaping (JobOutcome) -> Void
     ) {
-        let images: [JSONValue]
+        let images: [ProviderOutput]
+        var result: [String: JSONValue]
         do {
             let json = try context.decodeProviderJSON(response, provider: "OpenAI")
             guard let data = json["data"]?.arrayValue, !data.isEmpty else {
                 throw JobFailure.transient(
                     "OpenAI answered HTTP \(response.status) without data[] images: \(response.bodyText(limit: 200))")
             }
-            images = data
-            var result: [String: JSONValue] = [
+            images = try Self.outputs(data)
+            result = [
                 "provider": "openai",
                 "model": json["model"] ?? .string((try? context.params.string("model")) ?? nil ?? Self.defaultModel),
                 "provider_seconds": .number((providerSeconds * 1000).rounded() / 1000),
             ]
             if let usage = json["usage"] { result["usage"] = usage }
-            if let revised = images.first?["revised_prompt"], revised.stringValue != nil {
+            if let revised = data.first?["revised_prompt"], revised.stringValue != nil {
                 result["revised_prompt"] = revised
             }
-            collect(images, index: 0, files: [], result: result, context: context, finish: finish)
         } catch {
-            finish(.failed(error as? JobFailure ?? .transient("\(error)")))
+            return finish(.failed(error as? JobFailure ?? .transient("\(error)")))
+        }
+        context.saveImages(images, api: "OpenAI", urlFallback: "png") { [result] saved in
+            switch saved {
+            case .failure(let failure): finish(.failed(failure))
+            case .success(let files):
+                var result = result
+                result["files"] = .array(files.map { .string($0) })
+                finish(.completed(result: .object(result)))
+            }
         }
     }
 
-    /// Saves image `index` (decoding base64 or downloading a URL), then the next.
-    private func collect(
-        _ images: [JSONValue], index: Int, files: [String], result: [String: JSONValue], context: JobContext,
-        finish: @escaping (JobOutcome) -> Void
-    ) {
-        guard index < images.count else {
-            var result = result
-            result["files"] = .array(files.map { .string($0) })
-            finish(.completed(result: .object(result)))
-            return
-        }
-        let image = images[index]
-        // The next step keeps the list alive until this image is saved; without its base64 text
-        // (16 KB or more, decoded below) the 2,000 answers waiting for a writer hold half the memory.
-        var remaining = images
-        remaining[index] = .null
-        let next = { (path: String) in
-            self.collect(
-                remaining, index: index + 1, files: files + [path], result: result, context: context, finish: finish)
-        }
-        if let encoded = image["b64_json"]?.stringValue {
-            context.writeBase64Output(
-                encoded, stem: "image-\(index + 1)", fallbackExtension: "png",
-                invalid: .transient("OpenAI sent data[\(index)].b64_json that is not valid base64")
-            ) { outcome in
-                switch outcome {
-                case .success(let path): next(path)
-                case .failure(let failure): finish(.failed(failure))
-                }
+    /// Each image of `data[]`: base64 (gpt-image) or a URL (dall-e with `response_format=url`).
+    static func outputs(_ data: [JSONValue]) throws(JobFailure) -> [ProviderOutput] {
+        try data.enumerated().map { (index, image) throws(JobFailure) in
+            if let encoded = image["b64_json"]?.stringValue {
+                return .base64(encoded, field: "data[\(index)].b64_json", kind: .transient)
             }
-        } else if let url = image["url"]?.stringValue {
-            let ext = URL(string: url)?.pathExtension.lowercased() ?? ""
-            let name = "image-\(index + 1).\(["png", "jpg", "jpeg", "webp"].contains(ext) ? ext : "png")"
-            context.download(url, as: name, provider: "OpenAI") { outcome in
-                switch outcome {
-                case .success(let path): next(path)
-                case .failure(let failure): finish(.failed(failure))
-                }
-            }
-        } else {
-            finish(.failed(.transient("OpenAI answered without data[\(index)].b64_json or data[\(index)].url")))
+            if let url = image["url"]?.stringValue { return .url(url) }
+            throw .transient("OpenAI answered without data[\(index)].b64_json or data[\(index)].url")
         }
     }
 }

@@ -98,31 +98,37 @@ extension JobContext {
 
     /// Saves the images `outputs` one after another into this job's folder as `image-1`,
     /// `image-2`, … (downloading URLs, decoding base64 off the loop); completes with the paths.
+    /// `urlFallback` is the extension of a downloaded image whose URL shows none.
     func saveImages(
-        _ outputs: [ProviderOutput], api: String, completion: @escaping (Result<[String], JobFailure>) -> Void
+        _ outputs: [ProviderOutput], api: String, urlFallback: String = "jpg",
+        completion: @escaping (Result<[String], JobFailure>) -> Void
     ) {
-        func next(_ index: Int, _ files: [String]) {
-            guard index < outputs.count else {
+        // Each step passes on only the images still to save: a base64 text (16 KB or more) is
+        // released once written, or the 2,000 answers waiting for a writer hold half the memory.
+        func next(_ remaining: [ProviderOutput], _ files: [String]) {
+            guard let output = remaining.first else {
                 completion(.success(files))
                 return
             }
+            let rest = Array(remaining.dropFirst())
             let saved = { (outcome: Result<String, JobFailure>) in
                 switch outcome {
-                case .success(let path): next(index + 1, files + [path])
+                case .success(let path): next(rest, files + [path])
                 case .failure(let failure): completion(.failure(failure))
                 }
             }
-            let stem = "image-\(index + 1)"
-            switch outputs[index] {
+            let stem = "image-\(files.count + 1)"
+            switch output {
             case .url(let url):
-                let name = Self.outputName(stem, url: url, known: ["png", "jpg", "jpeg", "webp"], fallback: "jpg")
+                let known: Set = ["png", "jpg", "jpeg", "webp"]
+                let name = Self.outputName(stem, url: url, known: known, fallback: urlFallback)
                 download(url, as: name, provider: api, completion: saved)
             case .base64(let encoded, let field, let kind):
                 let invalid = JobFailure("\(api) sent \(field) that is not valid base64", kind: kind)
                 writeBase64Output(encoded, stem: stem, fallbackExtension: "png", invalid: invalid, completion: saved)
             }
         }
-        next(0, [])
+        next(outputs, [])
     }
 
     /// A file name for an output downloaded from `url`: `stem` plus the URL's extension when it
