@@ -44,22 +44,14 @@ HEADER = [("limit", "limit", "{}"), ("setting", "setting", "{}"), ("per second",
           ("unit", "unit", "{}"), ("detail", "detail", "{}")]
 
 
-def build_sqlite_program():
-    source = os.path.join(b.BENCH, "limit", "sqlite_claim_complete.c")
-    program = os.path.join(b.OUT, "sqlite_claim_complete")
-    os.makedirs(b.OUT, exist_ok=True)
-    subprocess.run(["gcc", "-O2", "-o", program, source, "-lsqlite3"], check=True)
-    return program
-
-
 def sqlite_rows(jobs):
-    program = build_sqlite_program()
+    program = b.compile_c("sqlite_claim_complete.c", "sqlite_claim_complete", "-lsqlite3")
     for batch in (1, 64, 256):
         directory = b.workspace(f"sqlite-{batch}")
         database = b.create_queue(directory, jobs)
         output = subprocess.run([program, database, str(batch)], check=True, capture_output=True, text=True,
                                 timeout=600).stdout
-        figures = dict(pair.split("=") for pair in output.split())
+        figures = b.name_values(output)
         b.remove(directory)
         yield {"limit": "sqlite claim+complete", "setting": f"batch {batch}",
                "rate": float(figures["jobs_per_second"]), "unit": "jobs",
@@ -121,9 +113,7 @@ def http_rows(seconds):
 
 
 def client_rows():
-    source = os.path.join(b.BENCH, "limit", "curl_multi_client.c")
-    program = os.path.join(b.OUT, "curl_multi_client")
-    subprocess.run(["gcc", "-O2", "-o", program, source, "-lcurl", "-lpthread"], check=True)
+    program = b.compile_c("curl_multi_client.c", "curl_multi_client", "-lcurl", "-lpthread")
     for (count, latency, capacity), durable in itertools.product(((10000, 1, 2000), (20000, 0, 64)), (False, True)):
         directory = b.workspace("client")
         mock = b.Mock(latency, directory)
@@ -136,7 +126,7 @@ def client_rows():
         finally:
             mock.stop()
             b.remove(directory)
-        figures = dict(pair.split("=") for pair in output.split())
+        figures = b.name_values(output)
         makespan = float(figures["makespan"])
         detail = f"makespan {makespan:.2f} s"
         if latency:

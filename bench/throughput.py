@@ -29,7 +29,6 @@ Each spec is N:L:C. Every run is killed after --timeout seconds (row marked "tim
 
 import argparse
 import os
-import subprocess
 import sys
 
 from lib import benchlib as b
@@ -82,11 +81,7 @@ def one_run(implementation, count, latency, capacity, timeout, keep, extra=None)
 
 def no_fsync_shim():
     """Compiles bench/limit/no_fsync.c into bench/out/ and returns the shared object's path."""
-    os.makedirs(b.OUT, exist_ok=True)
-    shim = os.path.join(b.OUT, "no_fsync.so")
-    subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", shim, os.path.join(b.BENCH, "limit", "no_fsync.c")],
-                   check=True)
-    return shim
+    return b.compile_c("no_fsync.c", "no_fsync.so", "-shared", "-fPIC")
 
 
 def main():

@@ -19,6 +19,8 @@ import os
 import re
 import sys
 
+from lib import benchlib as b
+
 PROCESSING = re.compile(r"\[Thread-JobWorker-(\d+)\] Processing job (\d+)\.\.\.")
 COMPLETED = re.compile(r"\[Thread-JobWorker-(\d+)\] Completed job (\d+) in ")
 
@@ -42,11 +44,6 @@ def chains(log_path):
     return by_slot
 
 
-def quantile(values, fraction):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folder", help="a run folder kept by throughput.py --keep (holds worker.log)")
@@ -63,7 +60,7 @@ def main():
     print("| --- | --- | --- | --- | --- |")
     for wave in sorted(durations):
         values = durations[wave]
-        print(f"| {wave + 1} | {len(values)} | {quantile(values, 0.5):.3f} | {quantile(values, 0.9):.3f} "
+        print(f"| {wave + 1} | {len(values)} | {b.percentile(values, 0.5):.3f} | {b.percentile(values, 0.9):.3f} "
               f"| {max(values):.3f} |")
     last = max(end for jobs in by_slot.values() for _, end in jobs)
     busy = sum(end - start for jobs in by_slot.values() for start, end in jobs)

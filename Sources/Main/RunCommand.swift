@@ -56,6 +56,7 @@ struct RunCommand: ParsableCommand {
         do {
             worker = try Worker(settings: settings, log: log, drain: drain)
         } catch {
+            log.flush()  // what the worker logged before it gave up, ahead of the error
             exitWithError(Self.describeDatabaseError(error, path: settings.databasePath), code: 1)
         }
         worker.run()

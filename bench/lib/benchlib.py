@@ -240,6 +240,20 @@ def ideal_makespan(count, capacity, latency):
     return math.ceil(count / capacity) * latency
 
 
+def compile_c(source_name, output_name, *flags):
+    """gcc -O2 of bench/limit/<source_name> into bench/out/<output_name>; returns its path."""
+    os.makedirs(OUT, exist_ok=True)
+    output = os.path.join(OUT, output_name)
+    # Flags after the source: libraries given before it are dropped by the linker (--as-needed).
+    subprocess.run(["gcc", "-O2", "-o", output, os.path.join(BENCH, "limit", source_name), *flags], check=True)
+    return output
+
+
+def name_values(output):
+    """The figures a bench/limit C program prints as one line of name=value pairs."""
+    return dict(pair.split("=") for pair in output.split())
+
+
 def percentile(values, fraction):
     ordered = sorted(values)
     if not ordered:
