@@ -77,6 +77,19 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), body)
     }
 
+    /// A successful answer with no body still leaves its (empty) file, as the caller expects
+    /// to find one to flush and rename.
+    func testAnEmptyDownloadCreatesAnEmptyFile() throws {
+        let server = try TinyHTTPServer(body: "")
+        defer { server.stop() }
+        let path = NSTemporaryDirectory() + "download-empty-\(UUID().uuidString)"
+        defer { unlink(path) }
+        let response = try XCTUnwrap(send(HTTPRequest(url: server.url, timeout: 10, downloadPath: path))).get()
+        XCTAssertEqual(response.status, 200)
+        XCTAssertEqual(response.downloadedBytes, 0)
+        XCTAssertEqual(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int, 0)
+    }
+
     /// A download's bytes are written off the loop. A FIFO that nobody reads yet stands in for a
     /// stalled disk or network filesystem: once its 64 KiB pipe is full, every further write
     /// blocks. The loop must still run its timers meanwhile, and once the reader drains the

@@ -24,11 +24,14 @@ final class CurlTransfer {
     var writeFailure: String?
     /// Shared with the client: while it says paused, the body callback pauses this transfer.
     let receiveGate: ReceiveGate
-    /// Paused by the body callback because the gate was closed; resumed by `HTTPClient`.
-    var heldByPause = false
-    /// Paused by the body callback because the download file's queue is behind; resumed by
-    /// `HTTPClient` once it drained.
-    var heldByWriter = false
+    /// Why the body callback paused this transfer, if it did; `HTTPClient` resumes it.
+    enum Hold {
+        /// The client's gate was closed (`receivingPaused`): resumed when it opens.
+        case gate
+        /// The download file's queue, or all downloads together, fell behind: resumed once drained.
+        case writer
+    }
+    var held: Hold?
     /// Set by `HTTPClient`: called on the loop when this transfer pauses for its file.
     var onWriterBehind: () -> Void = {}
 
@@ -267,14 +270,14 @@ private let curlWriteBody: curl_write_callback = { pointer, size, count, userdat
     let length = size * count
     if transfer.receiveGate.paused && length > 0 {
         // curl keeps these bytes and reads no more for this transfer until it is unpaused (A.12).
-        transfer.heldByPause = true
+        transfer.held = .gate
         return Int(ccurl_writefunc_pause())
     }
     switch transfer.receive(UnsafeRawBufferPointer(start: pointer, count: length)) {
     case .took: return length
     case .fail: return Int(ccurl_writefunc_error())
     case .pause:
-        transfer.heldByWriter = true
+        transfer.held = .writer
         transfer.onWriterBehind()
         return Int(ccurl_writefunc_pause())
     }

@@ -47,7 +47,7 @@ public final class HTTPClient {
     /// with a slow disk.
     public var downloadsWaitingForDisk: Int {
         loop.assertInLoop()
-        return transfers.values.count { $0.heldByWriter }
+        return transfers.values.count { $0.held == .writer }
     }
 
     /// Back-pressure: while true, no answer is read from any socket (they wait in the kernel's
@@ -66,8 +66,8 @@ public final class HTTPClient {
             receiveGate.paused = newValue
             multi.readingPaused = newValue
             guard !newValue else { return }
-            for transfer in transfers.values.filter(\.heldByPause) {
-                transfer.heldByPause = false
+            for transfer in transfers.values where transfer.held == .gate {
+                transfer.held = nil
                 _ = ccurl_easy_unpause(transfer.easy)
             }
         }
@@ -146,11 +146,11 @@ public final class HTTPClient {
     private func resumeWhenWritten(_ id: TransferID) {
         guard let file = transfers[id]?.downloadFile else { return }
         let back = onLoop { (client, _: Void) in
-            guard let transfer = client.transfers[id], transfer.heldByWriter else { return }
-            transfer.heldByWriter = false
+            guard let transfer = client.transfers[id], transfer.held == .writer else { return }
             if client.receiveGate.paused {
-                transfer.heldByPause = true  // resumed with the others when receiving resumes
+                transfer.held = .gate  // resumed with the others when receiving resumes
             } else {
+                transfer.held = nil
                 _ = ccurl_easy_unpause(transfer.easy)
             }
         }
