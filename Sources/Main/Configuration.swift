@@ -71,6 +71,7 @@ struct Configuration {
             "MEDIA_POOL_SIZE", flag: flags.mediaPoolSize, default: max(cores, 1), minimum: 1)
         settings.fallbackPollSeconds = try seconds("FALLBACK_POLL_SECONDS", flag: flags.pollSeconds, default: 5)
         settings.leaseSeconds = try seconds("LEASE_SECONDS", default: 60, minimum: 1)
+        settings.maxInterruptions = try integer("MAX_INTERRUPTIONS", default: 5, minimum: 1)
         settings.shutdownTimeoutSeconds = try seconds("SHUTDOWN_TIMEOUT_SECONDS", default: 60, minimum: 0)
         var timeouts = ["default": try seconds("JOB_TIMEOUT_SECONDS", default: 3600, minimum: 1)]
         for type in JobType.allCases {

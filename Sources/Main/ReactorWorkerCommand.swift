@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Jobs
 
 /// `reactor-worker`: runs queued AI media jobs from `jobs.db`, many at once, on one event loop.
 @main
@@ -16,11 +17,13 @@ struct ReactorWorkerCommand: ParsableCommand {
               reactor-worker enqueue image_generation --params '{"provider":"openai","prompt":"a red fox"}'
               reactor-worker watch                     # live view of the queue; q quits
               reactor-worker list --status failed      # also: show, cancel, retry, stats
+              reactor-worker workers                   # the workers on this jobs.db and their limits
             Operating it: docs/operations.md.
             """,
+        version: ReactorWorkerVersion.text,
         subcommands: [
             RunCommand.self, EnqueueCommand.self, ListCommand.self, ShowCommand.self, CancelCommand.self,
-            RetryCommand.self, StatsCommand.self, PruneCommand.self, WatchCommand.self,
+            RetryCommand.self, StatsCommand.self, PruneCommand.self, WatchCommand.self, WorkersCommand.self,
         ],
         defaultSubcommand: RunCommand.self)
 }

@@ -11,8 +11,8 @@ struct StatsCommand: ParsableCommand {
             Jobs per minute counts jobs that completed or failed in the last hour, divided by 60. Run \
             times are from started_at to finished_at of completed jobs (their last attempt). Provider \
             errors count failed jobs, and jobs whose error says the provider rate-limited them (HTTP 429).
-            --json prints one object with the keys total, by_status, by_type, last_hour, durations and \
-            provider_errors.
+            --json prints one object with the keys total, by_status, by_type, last_hour, durations, \
+            workers (as `workers --json` prints them) and provider_errors.
             Examples:
               reactor-worker stats
               reactor-worker stats --json | jq '.by_status.failed'
@@ -34,6 +34,17 @@ struct StatsCommand: ParsableCommand {
 
     static func render(_ stats: QueueStatistics, path: String) -> String {
         var lines = ["Jobs in \(path): \(stats.total)"]
+        let live = stats.workers.filter { !$0.isGone }
+        if stats.workers.isEmpty {
+            lines.append("Workers: none registered")
+        } else {
+            let described = live.map { "\($0.host):\($0.pid) \($0.activeJobs)/\($0.maxConcurrentJobs)" }
+            let gone = stats.workers.count - live.count
+            lines.append(
+                "Workers: \(live.count) live"
+                    + (described.isEmpty ? "" : " (" + described.joined(separator: ", ") + ")")
+                    + (gone > 0 ? ", \(gone) gone" : ""))
+        }
         let known = JobStatus.allCases.map(\.rawValue)
         let statuses = known + stats.byStatus.keys.filter { !known.contains($0) }.sorted()
         lines.append(

@@ -16,12 +16,18 @@ final class Worker {
     init(settings: WorkerSettings, log: WorkerLog, drain: Bool) throws {
         self.settings = settings
         self.log = log
+        let identity = WorkerIdentity.current()
         let store = try SQLiteJobStore(
-            path: settings.databasePath, loop: loop, log: log, owner: WorkerIdentity.current(),
-            leaseSeconds: settings.leaseSeconds)
+            path: settings.databasePath, loop: loop, log: log, owner: identity, leaseSeconds: settings.leaseSeconds,
+            maxInterruptions: settings.maxInterruptions)
         let http = HTTPClient(loop: loop, maxConnections: settings.maxConcurrentJobs)
+        let record = WorkerRecord(
+            id: identity, host: WorkerIdentity.host, pid: getpid(), version: ReactorWorkerVersion.text,
+            maxConcurrentJobs: settings.maxConcurrentJobs, leaseSeconds: settings.leaseSeconds,
+            providerCaps: settings.providerCaps)
         scheduler = Scheduler(
-            loop: loop, store: store, registry: HandlerCatalog.registry(), settings: settings, log: log, http: http)
+            loop: loop, store: store, registry: HandlerCatalog.registry(), settings: settings, log: log, http: http,
+            worker: record)
         scheduler.drainWhenIdle = drain
         do {
             if let metricsSettings = try Configuration(values: settings.values).metricsSettings() {

@@ -98,7 +98,7 @@ final class CoreStoreTests: XCTestCase {
         _ = claim(2)
         runner.sync {
             self.store.record(.completed(id: 1, result: #"{"files":["/tmp/a.png"]}"#))
-            self.store.record(.failed(id: 2, error: "params.prompt is required"))
+            self.store.record(.failed(id: 2, error: "params.prompt is required", attempts: 1))
         }
         flush()
         let rows = workspace.rows("SELECT * FROM jobs ORDER BY id")
@@ -140,8 +140,8 @@ final class CoreStoreTests: XCTestCase {
         _ = claim(2)
         try workspace.connection().run("UPDATE jobs SET status = 'cancel_requested'")
         runner.sync {
-            self.store.record(.retry(id: 1, error: "HTTP 503", runAfter: 0))
-            self.store.record(.release(id: 2))
+            self.store.record(.retry(id: 1, error: "HTTP 503", runAfter: 0, attempts: 1))
+            self.store.record(.release(id: 2, attemptCounted: true))
         }
         flush()
         XCTAssertEqual(
@@ -149,7 +149,7 @@ final class CoreStoreTests: XCTestCase {
             ["cancelled", "cancelled"])
     }
 
-    func testRowsOfADeadWorkerOnThisHostAreRequeuedOrFailedWhenOutOfAttempts() throws {
+    func testRowsOfADeadWorkerAreRequeuedWithoutSpendingAnAttemptUntilTooManyInterruptions() throws {
         let connection = try workspace.connection()
         // pid 999999 does not exist; the lease has not expired yet, so only the dead pid tells.
         let owner = "test-host:999999:1"
@@ -157,8 +157,13 @@ final class CoreStoreTests: XCTestCase {
         try connection.run(
             "INSERT INTO jobs (job_type, params, status, attempts, lease_owner, lease_until) VALUES ('image_generation', '{}', 'processing', 1, ?, ?)",
             [.text(owner), .real(future)])
+        // Its last attempt was running: an interruption does not fail the job.
         try connection.run(
             "INSERT INTO jobs (job_type, params, status, attempts, max_attempts, lease_owner, lease_until) VALUES ('image_generation', '{}', 'processing', 3, 3, ?, ?)",
+            [.text(owner), .real(future)])
+        // Four interruptions before this one: the fifth ends it, saying how often its worker stopped.
+        try connection.run(
+            "INSERT INTO jobs (job_type, params, status, attempts, interruptions, lease_owner, lease_until) VALUES ('image_generation', '{}', 'processing', 1, 4, ?, ?)",
             [.text(owner), .real(future)])
         // A live worker elsewhere with a valid lease keeps its job.
         try connection.run(
@@ -173,9 +178,60 @@ final class CoreStoreTests: XCTestCase {
             }
         }
         done.wait()
-        XCTAssertEqual(box.value, 2)
-        let statuses = workspace.rows("SELECT status FROM jobs ORDER BY id").map { $0["status"]?.string }
-        XCTAssertEqual(statuses, ["queued", "failed", "processing"])
+        XCTAssertEqual(box.value, 3)
+        let rows = workspace.rows("SELECT status, attempts, interruptions, error FROM jobs ORDER BY id")
+        XCTAssertEqual(rows.map { $0["status"]?.string }, ["queued", "queued", "failed", "processing"])
+        // Image jobs keep the attempt their claim counted: the run may have paid for a submit.
+        XCTAssertEqual(rows.map { $0["attempts"]?.int }, [1, 3, 1, 1])
+        XCTAssertEqual(rows.map { $0["interruptions"]?.int }, [1, 1, 5, 0])
+        let error = rows[2]["error"]?.string ?? ""
+        XCTAssertTrue(error.contains("stopped 5 times"), error)
+        XCTAssertTrue(error.contains("reactor-worker retry 3"), error)
+        XCTAssertNil(rows[0]["error"]?.string)
+    }
+
+    func testAWorkerRegistersRenewsItsHeartbeatAndLeavesCleanly() throws {
+        let worker = WorkerRecord(
+            id: "test-host:1:1", host: "test-host", pid: 1, version: "9.9", maxConcurrentJobs: 4, leaseSeconds: 30,
+            providerCaps: ["kling": 5])
+        let flushed = DispatchSemaphore(value: 0)
+        runner.sync {
+            self.store.record(.registerWorker(worker))
+            self.store.heartbeat(activeIDs: [], activity: ["kling": ProviderActivity(inFlight: 2, rateLimited: 1)])
+            self.store.flush { flushed.signal() }
+        }
+        flushed.wait()
+        let registered = try WorkerRow.readAll(workspace.connection())
+        XCTAssertEqual(registered.count, 1)
+        XCTAssertEqual(registered.first?.maxConcurrentJobs, 4)
+        XCTAssertEqual(registered.first?.providerCaps, ["kling": 5])
+        XCTAssertEqual(registered.first?.providerActivity["kling"], ProviderActivity(inFlight: 2, rateLimited: 1))
+        XCTAssertEqual(registered.first?.status, "running")
+        XCTAssertEqual(registered.first?.isGone, false)
+        // Read a lease later, the same row counts as gone: its worker never renewed it.
+        let later = try WorkerRow.readAll(workspace.connection(), now: Date().timeIntervalSince1970 + 31)
+        XCTAssertEqual(later.first?.status, "gone")
+
+        let removed = DispatchSemaphore(value: 0)
+        runner.sync {
+            self.store.record(.unregisterWorker(owner: worker.id))
+            self.store.flush { removed.signal() }
+        }
+        removed.wait()
+        XCTAssertTrue(try WorkerRow.readAll(workspace.connection()).isEmpty)
+    }
+
+    func testEachDatabaseGetsItsOwnRandomIDOnce() throws {
+        let other = Workspace(name: "dbid")
+        defer { other.remove() }
+        let first = try other.connection()
+        try JobSchema.migrate(first)
+        let id = try JobSchema.databaseID(first)
+        XCTAssertEqual(id.count, 12)
+        XCTAssertTrue(id.allSatisfy(\.isHexDigit), id)
+        try JobSchema.migrate(first)
+        XCTAssertEqual(try JobSchema.databaseID(first), id, "migrating again must keep the id")
+        XCTAssertNotEqual(try JobSchema.databaseID(workspace.connection()), id, "two databases share an id")
     }
 
     func testATableFromAnOlderWorkerGainsTheMissingColumns() throws {

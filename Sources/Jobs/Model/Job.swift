@@ -26,4 +26,9 @@ public struct Job: Sendable {
     }
 
     public var type: JobType? { JobType(rawValue: typeName) }
+
+    /// Whether claiming this run counted an attempt: it did unless the run resumes a provider
+    /// task an earlier run paid for (polling is free; the paid part happened once). A failure of a
+    /// run that counted none counts one then.
+    public var attemptCounted: Bool { providerTaskID == nil }
 }

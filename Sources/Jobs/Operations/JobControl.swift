@@ -63,9 +63,10 @@ public struct JobControl {
         }
     }
 
-    /// Puts a failed or cancelled job back in the queue as if new: attempts 0, runnable now,
-    /// error, result, progress, times and the provider's old task id cleared (so the next run
-    /// submits afresh instead of polling the task that failed).
+    /// Puts a failed or cancelled job back in the queue as if new: attempts and interruptions 0,
+    /// runnable now, error, result, progress, times and the provider's old task id cleared, and
+    /// the next submission number: the next run pays for a new task under a new idempotency key
+    /// instead of polling (or being matched to) the one that failed.
     public func retry(id: Int64) throws -> Outcome {
         try inTransaction {
             guard let status = try currentStatus(id) else { return .notFound }
@@ -73,7 +74,8 @@ public struct JobControl {
             case .failed, .cancelled:
                 try connection.run(
                     """
-                    UPDATE jobs SET status = '\(JobStatus.queued.rawValue)', attempts = 0, run_after = 0,
+                    UPDATE jobs SET status = '\(JobStatus.queued.rawValue)', attempts = 0, interruptions = 0,
+                        submission = submission + 1, run_after = 0,
                         error = NULL, result = NULL, progress = 0, started_at = NULL, finished_at = NULL,
                         provider_task_id = NULL, provider_state = NULL, lease_owner = NULL, lease_until = NULL,
                         updated_at = \(JobSchema.nowExpression)

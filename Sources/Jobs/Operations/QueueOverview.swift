@@ -14,6 +14,15 @@ public struct QueueOverview: Sendable {
     public var finishedLastHour: [String: Int] = [:]
     /// The latest finished jobs, newest first.
     public var recent: [JobRecord] = []
+    /// Every row of `workers`, live ones first (gone ones stay until someone prunes them).
+    public var workers: [WorkerRow] = []
+
+    /// The summed gate size of the live workers, nil when no worker registered (an empty
+    /// table, or workers of a version before the table).
+    public var liveCapacity: Int? {
+        let live = workers.filter { !$0.isGone }
+        return live.isEmpty ? nil : live.reduce(0) { $0 + $1.maxConcurrentJobs }
+    }
 
     public init() {}
 
@@ -62,6 +71,7 @@ public struct QueueOverview: Sendable {
                 ORDER BY finished_at DESC, id DESC LIMIT ?
                 """, [.integer(Int64(recentLimit))]
             ).map { JobRecord(row: $0, columns: columnNames) }
+            overview.workers = try WorkerRow.readAll(connection, now: now)
             return overview
         }
     }

@@ -34,6 +34,8 @@ public struct QueueStatistics: Sendable {
     public var createdLastHour = 0
     public var durations: [String: Durations] = [:]
     public var providerErrors: [String: ProviderErrors] = [:]
+    /// The rows of `workers`, live ones first.
+    public var workers: [WorkerRow] = []
 
     /// Completed and failed jobs per minute, averaged over the last hour.
     public var jobsPerMinute: Double {
@@ -68,6 +70,7 @@ public struct QueueStatistics: Sendable {
             try connection.query("SELECT count(*) AS n FROM jobs WHERE created_at >= \(hourAgo)").first?["n"]?.int ?? 0)
         stats.durations = try readDurations(connection)
         stats.providerErrors = try readProviderErrors(connection)
+        stats.workers = try WorkerRow.readAll(connection)
         return stats
     }
 
@@ -143,6 +146,7 @@ public struct QueueStatistics: Sendable {
                         "max_seconds": .number(Self.rounded($0.maxSeconds)),
                     ]
                 }),
+            "workers": .array(workers.map(\.json)),
             "provider_errors": .object(
                 providerErrors.mapValues {
                     ["failed": .number(Double($0.failed)), "rate_limited": .number(Double($0.rateLimited))]

@@ -155,6 +155,7 @@ extension JobContext {
         let verdict = call.errors.classify(response.status, try? JSONValue.parse(response.body))
         switch verdict {
         case .rateLimited where call.rateLimitWaits < call.maxRateLimitWaits:
+            throttle.countRateLimitAnswer(provider)
             call.rateLimitWaits += 1
             let retryAfter = RetryAfter.seconds(in: response.headers)
             if let retryAfter, retryAfter > Self.longestRateLimitPause {

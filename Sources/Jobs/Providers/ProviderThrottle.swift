@@ -15,6 +15,8 @@ public final class ProviderThrottle {
     /// Until when a provider asked us to send nothing.
     private var pausedUntil: [String: Double] = [:]
     private let clock: () -> Double
+    /// HTTP 429 answers by provider since start (for the workers table and the dashboard).
+    public private(set) var rateLimitAnswers: [String: Int] = [:]
 
     /// - Parameters:
     ///   - ratesPerMinute: most requests per minute by provider; providers not listed are not spaced.
@@ -39,6 +41,11 @@ public final class ProviderThrottle {
             nextFree[provider] = sendAt + spacing
         }
         return sendAt - now
+    }
+
+    /// Counts one HTTP 429 answer from `provider`.
+    public func countRateLimitAnswer(_ provider: String) {
+        rateLimitAnswers[provider, default: 0] += 1
     }
 
     /// Holds back every request to `provider` for `seconds` from now. A shorter pause never

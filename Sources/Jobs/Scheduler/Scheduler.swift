@@ -28,6 +28,10 @@ public final class Scheduler {
     private let log: WorkerLog
     private let http: HTTPClient
     private let random: () -> Double
+    /// This worker's row in `workers`, registered at start and renewed by `heartbeat()`.
+    private let worker: WorkerRecord
+    /// Failed attempts by provider since start, for the heartbeat's provider activity.
+    private var failedAttempts: [String: Int] = [:]
     /// Paces requests per provider for all jobs (rates and Retry-After pauses).
     private let throttle: ProviderThrottle
     /// Bounds the decoded outputs waiting for writer threads (pauses reading answers above it).
@@ -58,9 +62,10 @@ public final class Scheduler {
 
     public init(
         loop: EventLoop, store: JobStore, registry: HandlerRegistry, settings: WorkerSettings, log: WorkerLog,
-        http: HTTPClient,
+        http: HTTPClient, worker: WorkerRecord,
         random: @escaping () -> Double = { Double.random(in: 0..<1) }
     ) {
+        self.worker = worker
         self.loop = loop
         self.store = store
         self.registry = registry
@@ -115,9 +120,8 @@ public final class Scheduler {
         }
         repeating(every: settings.fallbackPollSeconds) { [unowned self] in self.changeHint() }
         repeating(every: 0.5) { [unowned self] in if !self.active.isEmpty { self.checkCancellations() } }
-        repeating(every: max(settings.leaseSeconds / 3, 0.5)) { [unowned self] in
-            self.store.renewLeases(ids: Array(self.active.keys))
-        }
+        store.record(.registerWorker(worker))
+        repeating(every: max(settings.leaseSeconds / 3, 0.5)) { [unowned self] in self.heartbeat() }
         repeating(every: max(settings.leaseSeconds / 2, 1)) { [unowned self] in self.recoverAbandoned() }
         recoverAbandoned()
     }
@@ -155,6 +159,7 @@ public final class Scheduler {
             return
         }
         state = .shuttingDown
+        store.record(.workerStopping(owner: worker.id))
         let timeout = settings.shutdownTimeoutSeconds
         log.info(
             "Shutting down: no new jobs; waiting up to \(Int(timeout)) s for \(active.count) active jobs (signal again to stop now)"
@@ -216,7 +221,7 @@ public final class Scheduler {
         guard state == .running, let slot = gate.acquire(key: claimed.gateKey) else {
             // The batch held more jobs of a capped provider than it has room for, or we began
             // shutting down meanwhile: give the row back without counting an attempt.
-            store.record(.release(id: job.id))
+            store.record(.release(id: job.id, attemptCounted: job.attemptCounted))
             return
         }
         let fields = WorkerLog.Fields(
@@ -273,19 +278,20 @@ public final class Scheduler {
             fields.event = "completed"
             log.info("\(prefix) Completed job \(id) in \(DurationText.seconds(duration))", fields)
         case .failed(let failure):
+            failedAttempts[run.provider ?? run.gateKey, default: 0] += 1
             let message = log.redactor.redact(failure.message)
             let policy = settings.retryPolicy
-            if policy.shouldRetry(failure, attempts: run.job.attempts, maxAttempts: run.job.maxAttempts) {
-                let delay = policy.delay(
-                    afterAttempt: run.job.attempts, retryAfter: failure.retryAfter, random: random())
-                let note = "attempt \(run.job.attempts) of \(run.job.maxAttempts) failed: \(message)"
-                store.record(.retry(id: id, error: note, runAfter: Date().timeIntervalSince1970 + delay))
+            let attempts = run.job.attempts + (run.job.attemptCounted ? 0 : 1)
+            if policy.shouldRetry(failure, attempts: attempts, maxAttempts: run.job.maxAttempts) {
+                let delay = policy.delay(afterAttempt: attempts, retryAfter: failure.retryAfter, random: random())
+                let note = "attempt \(attempts) of \(run.job.maxAttempts) failed: \(message)"
+                store.record(
+                    .retry(id: id, error: note, runAfter: Date().timeIntervalSince1970 + delay, attempts: attempts))
                 fields.event = "retry"
                 log.warning("\(prefix) Retrying job \(id) in \(DurationText.seconds(delay)): \(note)", fields)
             } else {
-                let final =
-                    failure.kind == .transient ? "\(message) (gave up after \(run.job.attempts) attempts)" : message
-                store.record(.failed(id: id, error: final))
+                let final = failure.kind == .transient ? "\(message) (gave up after \(attempts) attempts)" : message
+                store.record(.failed(id: id, error: final, attempts: attempts))
                 fields.event = "failed"
                 log.warning("\(prefix) Failed job \(id): \(final)", fields)
             }
@@ -345,8 +351,8 @@ public final class Scheduler {
 
     private func requeueActive() {
         for id in Array(active.keys) {
-            guard end(id) != nil else { continue }
-            store.record(.release(id: id))
+            guard let run = end(id) else { continue }
+            store.record(.release(id: id, attemptCounted: run.job.attemptCounted))
         }
     }
 
@@ -354,7 +360,7 @@ public final class Scheduler {
         store.recoverAbandonedJobs(now: Date().timeIntervalSince1970) { [unowned self] count in
             if count > 0 {
                 self.log.info(
-                    "Recovered \(count) jobs left running by a worker that stopped; they are queued again (or failed when out of attempts)"
+                    "Recovered \(count) jobs left running by a worker that stopped; they are queued again (or failed after too many interruptions)"
                 )
             }
             self.wake()
@@ -391,7 +397,20 @@ public final class Scheduler {
         shutdownDeadline?.stop()
         changeWatcher?.stop()
         changeWatcher = nil
+        store.record(.unregisterWorker(owner: worker.id))
         store.close { [unowned self] in self.onStopped() }
+    }
+
+    /// Renews the leases of the running jobs and this worker's row, with what each provider is
+    /// doing now (jobs in flight, 429s answered, failed attempts).
+    private func heartbeat() {
+        var activity: [String: ProviderActivity] = [:]
+        for run in active.values { activity[run.provider ?? run.gateKey, default: ProviderActivity()].inFlight += 1 }
+        for (provider, count) in throttle.rateLimitAnswers {
+            activity[provider, default: ProviderActivity()].rateLimited = count
+        }
+        for (provider, count) in failedAttempts { activity[provider, default: ProviderActivity()].errors = count }
+        store.heartbeat(activeIDs: Array(active.keys), activity: activity)
     }
 
     // MARK: Helpers

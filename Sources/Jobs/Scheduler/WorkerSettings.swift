@@ -8,6 +8,9 @@ public struct WorkerSettings: Sendable {
     /// The slow safety-net poll of the table, in seconds (change hints do the fast work).
     public var fallbackPollSeconds: Double
     public var leaseSeconds: Double
+    /// Times a worker may stop while running one job (crash, kill, power loss) before the job
+    /// fails instead of running again: a job that kills its worker must not do so forever.
+    public var maxInterruptions: Int = 5
     public var shutdownTimeoutSeconds: Double
     /// Per job type (`job_type` word) or "default": seconds a job may run before it is stopped.
     public var jobTimeoutSeconds: [String: Double]

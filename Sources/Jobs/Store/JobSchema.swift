@@ -32,6 +32,13 @@ public enum JobSchema {
         // The provider's id for the submitted task, written as soon as the submit answers.
         ("provider_task_id", "TEXT"),
         ("provider_state", "TEXT"),
+        // Times a worker stopped (crash, kill, power loss) while running the job. Not attempts:
+        // an interruption is no failure of the job's own work (`WorkerSettings.maxInterruptions`).
+        ("interruptions", "INTEGER NOT NULL DEFAULT 0"),
+        // Which paid submission of the job this is: part of the provider idempotency key
+        // (`ExternalTaskID`). The same when a lost submit is sent again; one more when the
+        // worker means to pay for a new task (the provider's own "failed", or `retry`).
+        ("submission", "INTEGER NOT NULL DEFAULT 1"),
     ]
 
     /// Brings the database at `connection` to the current schema. Idempotent.
@@ -63,12 +70,32 @@ public enum JobSchema {
                 DROP INDEX IF EXISTS jobs_status_type;
                 CREATE INDEX IF NOT EXISTS jobs_type_claim_order ON jobs(status, job_type, priority DESC, id);
                 """)
-            try connection.execute("PRAGMA user_version=1")
+            try createMetadata(connection)
+            try connection.execute(WorkerTable.createSQL)
+            try connection.execute("PRAGMA user_version=2")
             try connection.execute("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")
             throw error
         }
+    }
+
+    /// The `meta` table (key → value) and, once per database, its random `database_id`.
+    /// A new `jobs.db` gets a new id, so provider idempotency keys built from it
+    /// (`ExternalTaskID`) never collide with those of another database on the same account.
+    private static func createMetadata(_ connection: SQLiteConnection) throws(SQLiteError) {
+        try connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        try connection.run(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('database_id', ?)", [.text(DatabaseID.random())])
+    }
+
+    /// This database's id (`meta.database_id`), made by `migrate`.
+    public static func databaseID(_ connection: SQLiteConnection) throws(SQLiteError) -> String {
+        let rows = try connection.query("SELECT value FROM meta WHERE key = 'database_id'")
+        guard let id = rows.first?["value"]?.string else {
+            throw SQLiteError(code: 1, message: "jobs.db has no database_id in its meta table; run the worker once")
+        }
+        return id
     }
 
     /// The SQL expression for a row's gate key: its provider, or the type's default.

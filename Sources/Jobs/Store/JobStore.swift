@@ -11,7 +11,8 @@ public protocol JobStore: AnyObject {
     /// Queues a change to a row. Never dropped: retried until the database takes it.
     func record(_ update: JobUpdate)
     /// Puts running rows whose lease ran out (or whose worker on this host is gone) back to
-    /// `queued`, or `failed` once attempts are used up; reports how many.
+    /// `queued` without spending an attempt, counting an interruption (`failed` once there were
+    /// too many), and marks such workers `gone`; reports how many jobs it recovered.
     func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void)
     /// Ends `cancel_requested` rows that no worker runs; returns the running ids (among
     /// `activeIDs`) that another program asked to cancel.
@@ -24,8 +25,8 @@ public protocol JobStore: AnyObject {
     func earliestRunAfter() -> Double?
     /// Runs `done` on the loop once every write queued before this call is committed.
     func flush(_ done: @escaping () -> Void)
-    /// Extends the leases of the jobs this worker runs.
-    func renewLeases(ids: [Int64])
+    /// Extends the leases of the jobs this worker runs and renews its row in `workers`.
+    func heartbeat(activeIDs: [Int64], activity: [String: ProviderActivity])
     /// Flushes, stops the writer and closes connections; `done` runs on the loop.
     func close(_ done: @escaping () -> Void)
 }

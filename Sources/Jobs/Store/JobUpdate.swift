@@ -3,24 +3,35 @@
 public enum JobUpdate: Sendable {
     /// `result` is the JSON text, encoded once by the scheduler (and already redacted).
     case completed(id: Int64, result: String)
-    case failed(id: Int64, error: String)
+    /// `attempts` is the job's count including this run (a resumed run's failure counts one).
+    case failed(id: Int64, error: String, attempts: Int)
     /// Back to `queued` to run again no earlier than `runAfter` (unix seconds), with the error
     /// of this attempt kept for the user to see.
-    case retry(id: Int64, error: String, runAfter: Double)
+    case retry(id: Int64, error: String, runAfter: Double, attempts: Int)
     /// Back to `queued` without counting the attempt: shutdown, or a claim the gate could not take.
-    case release(id: Int64)
+    /// `attemptCounted` says whether the claim counted one (`Job.attemptCounted`), to give back.
+    case release(id: Int64, attemptCounted: Bool)
     case cancelled(id: Int64, reason: String)
     case progress(id: Int64, value: Double)
     /// The provider accepted the submit: record its task id before any polling (no double billing).
     case providerTask(id: Int64, taskID: String, state: String?)
-    case renewLeases(ids: [Int64], owner: String, until: Double)
+    /// A worker's row in `workers`, written when it starts.
+    case registerWorker(WorkerRecord)
+    /// Renews the leases of the jobs `owner` runs and its row's heartbeat, active count and
+    /// provider activity, in one write.
+    case heartbeat(owner: String, activeIDs: [Int64], leaseUntil: Double, activity: [String: ProviderActivity])
+    /// The worker began shutting down (`stopping`) and claims nothing more.
+    case workerStopping(owner: String)
+    /// The worker stopped cleanly: its row goes.
+    case unregisterWorker(owner: String)
 
     var jobID: Int64? {
         switch self {
-        case .completed(let id, _), .failed(let id, _), .retry(let id, _, _), .release(let id), .cancelled(let id, _),
+        case .completed(let id, _), .failed(let id, _, _), .retry(let id, _, _, _), .release(let id, _),
+            .cancelled(let id, _),
             .progress(let id, _), .providerTask(let id, _, _):
             id
-        case .renewLeases: nil
+        case .registerWorker, .heartbeat, .workerStopping, .unregisterWorker: nil
         }
     }
 }

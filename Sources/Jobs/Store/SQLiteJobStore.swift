@@ -13,6 +13,10 @@ public final class SQLiteJobStore: JobStore {
     /// with `replacingOccurrences` cost the writer thread 15k instructions per job (RESULTS.md).
     private let ownLeaseCondition: String
     private let leaseSeconds: Double
+    /// Interruptions (a worker stopping mid-run) after which a job fails instead of running again.
+    private let maxInterruptions: Int
+    /// This database's random id (`JobSchema.databaseID`), for provider idempotency keys.
+    public let databaseID: String
     /// Loop thread only: writes made during this loop iteration, handed to the writer together
     /// before the loop sleeps, so that (for example) a job's completion and the claim of the
     /// job that takes its slot commit in one transaction and no reader sees the slot empty.
@@ -21,18 +25,27 @@ public final class SQLiteJobStore: JobStore {
     /// transaction, or shares one). Loop-owned.
     private(set) var writeHandOvers = 0
 
-    public init(path: String, loop: EventLoop, log: WorkerLog, owner: String, leaseSeconds: Double = 60) throws {
+    public init(
+        path: String, loop: EventLoop, log: WorkerLog, owner: String, leaseSeconds: Double = 60,
+        maxInterruptions: Int = 5
+    ) throws {
         self.loop = loop
         self.owner = owner
+        self.maxInterruptions = maxInterruptions
         ownLeaseCondition =
             "AND (lease_owner IS NULL OR lease_owner = '\(owner.replacingOccurrences(of: "'", with: "''"))')"
         self.leaseSeconds = leaseSeconds
         writer = WriterQueue(path: path, loop: loop, log: log)
         try writer.start()  // Migrates the schema before the reader looks at it.
         reader = try SQLiteConnection(path: path, busyTimeout: 1)
+        databaseID = try JobSchema.databaseID(reader)
     }
 
     private static let now = JobSchema.nowExpression
+    /// The job types whose runs pay no provider (ffmpeg on this machine).
+    private static let mediaTypes = "('video_keying','video_stitching')"
+    /// The statuses of a row some worker holds.
+    private static let held = "('processing','keying_processing','cancel_requested')"
     private static let runnable = """
         status = 'queued' AND run_after <= ?1 AND (\(JobSchema.gateKeyExpression)) NOT IN (SELECT value FROM json_each(?2))
         """
@@ -91,7 +104,7 @@ public final class SQLiteJobStore: JobStore {
     // `+status` keeps SQLite on the rowid lookup: with the status index it walked every queued row.
     private static let markClaimed = """
         UPDATE jobs SET status = CASE WHEN job_type = 'video_keying' THEN 'keying_processing' ELSE 'processing' END,
-            attempts = attempts + 1, progress = 0, started_at = \(now), updated_at = \(now),
+            attempts = attempts + CASE WHEN provider_task_id IS NULL THEN 1 ELSE 0 END, progress = 0, started_at = \(now), updated_at = \(now),
             lease_owner = ?2, lease_until = ?3
         WHERE id IN (SELECT value FROM json_each(?1)) AND +status = 'queued'
         RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id,
@@ -111,31 +124,52 @@ public final class SQLiteJobStore: JobStore {
         let counted = ReplyBox(0)
         let reply = UncheckedBox(completion)
         let myOwner = owner
+        let limit = maxInterruptions
         enqueue(
             WriterQueue.Item(
                 apply: { connection in
                     // A worker on this host whose process is gone will never renew its lease:
                     // requeue its rows now instead of waiting for the lease to run out.
                     let owners = try connection.query(
-                        "SELECT DISTINCT lease_owner FROM jobs WHERE status IN ('processing','keying_processing','cancel_requested') AND lease_owner IS NOT NULL"
+                        "SELECT DISTINCT lease_owner FROM jobs WHERE status IN \(Self.held) AND lease_owner IS NOT NULL"
                     ).compactMap { $0["lease_owner"]?.string }
-                    let dead = owners.filter { $0 != myOwner && WorkerIdentity.isDeadLocalOwner($0, host: host) }
+                    let workers = try connection.query("SELECT id FROM workers WHERE status <> 'gone'")
+                        .compactMap { $0["id"]?.string }
+                    let dead = Set(owners + workers).filter {
+                        $0 != myOwner && WorkerIdentity.isDeadLocalOwner($0, host: host)
+                    }
+                    let deadList = Self.jsonList(dead)
+                    // The interrupted run counts one interruption, not a failure; `maxInterruptions`
+                    // of them end the job, in case the job itself keeps stopping its workers. Its
+                    // attempt stays spent only if it may have paid: a provider job's claim counts
+                    // one for its submit (a resumed task counted none); a media job pays nothing.
                     let rows = try connection.query(
                         """
                         UPDATE jobs SET
                             status = CASE WHEN status = 'cancel_requested' THEN 'cancelled'
-                                WHEN attempts >= max_attempts THEN 'failed' ELSE 'queued' END,
+                                WHEN interruptions + 1 >= ?4 THEN 'failed' ELSE 'queued' END,
                             error = CASE WHEN status = 'cancel_requested' THEN 'cancelled'
-                                WHEN attempts >= max_attempts
-                                THEN 'the worker running this job stopped before it finished, and all ' || max_attempts || ' attempts are used up'
+                                WHEN interruptions + 1 >= ?4 THEN 'the worker running this job stopped '
+                                    || (interruptions + 1) || ' times before it finished (killed, crashed or lost power'
+                                    || ' each time); it is not run again on its own, in case the job itself stops the'
+                                    || ' worker. Check the worker log, then run `reactor-worker retry ' || id || '`'
                                 ELSE error END,
-                            finished_at = CASE WHEN status = 'cancel_requested' OR attempts >= max_attempts THEN \(Self.now) ELSE finished_at END,
+                            interruptions = interruptions + CASE WHEN status = 'cancel_requested' THEN 0 ELSE 1 END,
+                            attempts = max(attempts - CASE WHEN job_type IN \(Self.mediaTypes) THEN 1 ELSE 0 END, 0),
+                            finished_at = CASE WHEN status = 'cancel_requested' OR interruptions + 1 >= ?4
+                                THEN \(Self.now) ELSE finished_at END,
                             lease_owner = NULL, lease_until = NULL, updated_at = \(Self.now)
-                        WHERE status IN ('processing','keying_processing','cancel_requested') AND lease_owner IS NOT ?3
+                        WHERE status IN \(Self.held) AND lease_owner IS NOT ?3
                           AND (lease_until IS NULL OR lease_until < ?1 OR lease_owner IN (SELECT value FROM json_each(?2)))
                         RETURNING id
                         """,
-                        [.real(now), .text(Self.jsonList(Set(dead))), .text(myOwner)])
+                        [.real(now), .text(deadList), .text(myOwner), .integer(Int64(limit))])
+                    try connection.run(
+                        """
+                        UPDATE workers SET status = 'gone'
+                        WHERE status <> 'gone' AND id IS NOT ?3
+                          AND (heartbeat_unix < ?1 - lease_seconds OR id IN (SELECT value FROM json_each(?2)))
+                        """, [.real(now), .text(deadList), .text(myOwner)])
                     counted.value = rows.count
                 },
                 afterCommit: { reply.value(counted.value) }))
@@ -204,10 +238,12 @@ public final class SQLiteJobStore: JobStore {
         writer.submit(items)
     }
 
-    /// Leases of running jobs are renewed in one statement per batch.
-    public func renewLeases(ids: [Int64]) {
-        guard !ids.isEmpty else { return }
-        record(.renewLeases(ids: ids, owner: owner, until: Date().timeIntervalSince1970 + leaseSeconds))
+    /// Renews the leases of the running jobs and this worker's heartbeat in one write.
+    public func heartbeat(activeIDs: [Int64], activity: [String: ProviderActivity]) {
+        record(
+            .heartbeat(
+                owner: owner, activeIDs: activeIDs, leaseUntil: Date().timeIntervalSince1970 + leaseSeconds,
+                activity: activity))
     }
 
     // MARK: Row mapping
@@ -221,15 +257,15 @@ public final class SQLiteJobStore: JobStore {
             try connection.run(
                 "UPDATE jobs SET status = 'completed', result = ?2, error = NULL, progress = 1, \(done) WHERE id = ?1 \(mine)",
                 [.integer(id), .text(result)])
-        case .failed(let id, let error):
+        case .failed(let id, let error, let attempts):
             try connection.run(
-                "UPDATE jobs SET status = 'failed', error = ?2, \(done) WHERE id = ?1 \(mine)",
-                [.integer(id), .text(error)])
+                "UPDATE jobs SET status = 'failed', error = ?2, attempts = ?3, \(done) WHERE id = ?1 \(mine)",
+                [.integer(id), .text(error), .integer(Int64(attempts))])
         case .cancelled(let id, let reason):
             try connection.run(
                 "UPDATE jobs SET status = 'cancelled', error = ?2, \(done) WHERE id = ?1",
                 [.integer(id), .text(reason)])
-        case .retry(let id, let error, let runAfter):
+        case .retry(let id, let error, let runAfter, let attempts):
             // A cancel requested meanwhile wins: the job ends instead of going back to the queue.
             try connection.run(
                 """
@@ -237,19 +273,19 @@ public final class SQLiteJobStore: JobStore {
                     status = CASE WHEN status = 'cancel_requested' THEN 'cancelled' ELSE 'queued' END,
                     error = CASE WHEN status = 'cancel_requested' THEN 'cancelled while running' ELSE ?2 END,
                     finished_at = CASE WHEN status = 'cancel_requested' THEN \(now) ELSE finished_at END,
-                    run_after = ?3, updated_at = \(now), lease_owner = NULL, lease_until = NULL
+                    run_after = ?3, attempts = ?4, updated_at = \(now), lease_owner = NULL, lease_until = NULL
                 WHERE id = ?1 \(mine)
-                """, [.integer(id), .text(error), .real(runAfter)])
-        case .release(let id):
+                """, [.integer(id), .text(error), .real(runAfter), .integer(Int64(attempts))])
+        case .release(let id, let attemptCounted):
             try connection.run(
                 """
                 UPDATE jobs SET
                     status = CASE WHEN status = 'cancel_requested' THEN 'cancelled' ELSE 'queued' END,
                     error = CASE WHEN status = 'cancel_requested' THEN 'cancelled' ELSE error END,
                     finished_at = CASE WHEN status = 'cancel_requested' THEN \(now) ELSE finished_at END,
-                    attempts = max(attempts - 1, 0), updated_at = \(now), lease_owner = NULL, lease_until = NULL
+                    attempts = max(attempts - ?2, 0), updated_at = \(now), lease_owner = NULL, lease_until = NULL
                 WHERE id = ?1 \(mine)
-                """, [.integer(id)])
+                """, [.integer(id), .integer(attemptCounted ? 1 : 0)])
         case .progress(let id, let value):
             try connection.run(
                 "UPDATE jobs SET progress = ?2 WHERE id = ?1 AND status IN ('processing','keying_processing')",
@@ -258,10 +294,40 @@ public final class SQLiteJobStore: JobStore {
             try connection.run(
                 "UPDATE jobs SET provider_task_id = ?2, provider_state = ?3, updated_at = \(now) WHERE id = ?1",
                 [.integer(id), .text(taskID), state.map(SQLiteValue.text) ?? .null])
-        case .renewLeases(let ids, let owner, let until):
+        case .heartbeat(let owner, let ids, let until, let activity):
+            if !ids.isEmpty {
+                try connection.run(
+                    "UPDATE jobs SET lease_until = ?1 WHERE lease_owner = ?2 AND id IN (SELECT value FROM json_each(?3))",
+                    [.real(until), .text(owner), .text(Self.jsonIDs(ids))])
+            }
             try connection.run(
-                "UPDATE jobs SET lease_until = ?1 WHERE lease_owner = ?2 AND id IN (SELECT value FROM json_each(?3))",
-                [.real(until), .text(owner), .text(Self.jsonIDs(ids))])
+                """
+                UPDATE workers SET heartbeat_at = \(now), heartbeat_unix = ?2, active_jobs = ?3, provider_stats = ?4,
+                    status = CASE WHEN status = 'gone' THEN 'running' ELSE status END
+                WHERE id = ?1
+                """,
+                [
+                    .text(owner), .real(Date().timeIntervalSince1970), .integer(Int64(ids.count)),
+                    .text(JSONValue.object(activity.mapValues(\.json)).jsonString()),
+                ])
+        case .registerWorker(let worker):
+            try connection.run(
+                """
+                INSERT OR REPLACE INTO workers (id, host, pid, version, started_at, heartbeat_at, heartbeat_unix,
+                    lease_seconds, max_concurrent_jobs, active_jobs, provider_caps, provider_stats, status, web_url)
+                VALUES (?1, ?2, ?3, ?4, \(now), \(now), ?5, ?6, ?7, 0, ?8, '{}', 'running', ?9)
+                """,
+                [
+                    .text(worker.id), .text(worker.host), .integer(Int64(worker.pid)), .text(worker.version),
+                    .real(Date().timeIntervalSince1970), .real(worker.leaseSeconds),
+                    .integer(Int64(worker.maxConcurrentJobs)),
+                    .text(JSONValue.object(worker.providerCaps.mapValues { .number(Double($0)) }).jsonString()),
+                    worker.webURL.map(SQLiteValue.text) ?? .null,
+                ])
+        case .workerStopping(let owner):
+            try connection.run("UPDATE workers SET status = 'stopping' WHERE id = ?1", [.text(owner)])
+        case .unregisterWorker(let owner):
+            try connection.run("DELETE FROM workers WHERE id = ?1", [.text(owner)])
         }
     }
 

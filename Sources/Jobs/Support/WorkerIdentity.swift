@@ -4,9 +4,11 @@ import Foundation
 /// a process on this host that no longer exists were abandoned (after `kill -9`).
 public enum WorkerIdentity {
     public static func current() -> String {
-        let host = ProcessInfo.processInfo.hostName.replacingOccurrences(of: ":", with: "_")
-        return "\(host):\(getpid()):\(Int(Date().timeIntervalSince1970))"
+        "\(host):\(getpid()):\(Int(Date().timeIntervalSince1970))"
     }
+
+    /// This machine's name as identities carry it (":" would split them wrongly).
+    public static var host: String { ProcessInfo.processInfo.hostName.replacingOccurrences(of: ":", with: "_") }
 
     /// True when `owner` names a process on `host` that is not running any more.
     static func isDeadLocalOwner(_ owner: String, host: String) -> Bool {

@@ -18,6 +18,15 @@ struct WatchScreen {
             fit(summary(overview)),
             "",
         ]
+        if !overview.workers.isEmpty {
+            lines.append(paint(fit("WORKERS"), ANSI.bold))
+            for worker in overview.workers.prefix(8) {
+                let line = "  " + fit(Self.describe(worker))
+                lines.append(worker.isGone ? paint(line, ANSI.red) : line)
+            }
+            if overview.workers.count > 8 { lines.append("  … and \(overview.workers.count - 8) more") }
+            lines.append("")
+        }
         lines.append(paint(fit("ACTIVE (\(overview.active.count))"), ANSI.bold))
         if overview.active.isEmpty { lines.append("  nothing running") }
         // Leave room for the recent block: at least its title and three rows.
@@ -76,16 +85,36 @@ struct WatchScreen {
         return line
     }
 
-    /// "2/3 active  queue 5 (1 waiting to retry)  last hour: 18 completed, 1 failed"
+    /// "2/3 active  queue 5 (1 waiting to retry)  last hour: 18 completed, 1 failed". The gate's
+    /// size is the live workers' own MAX_CONCURRENT_JOBS summed; `capacity` only stands in when no
+    /// worker registered itself (workers of a version before the `workers` table).
     func summary(_ overview: QueueOverview) -> String {
         let running = overview.active.count
-        var text = "\(running)/\(capacity) active  queue \(overview.queuedNow)"
+        let live = overview.workers.filter { !$0.isGone }.count
+        var text: String
+        if !overview.workers.isEmpty && live == 0 {
+            // Rows held by workers that died wait for the next worker's recovery.
+            text = "no live worker" + (running > 0 ? " (\(running) jobs held by gone workers)" : "")
+        } else {
+            text = "\(running)/\(overview.liveCapacity ?? capacity) active"
+            if live > 0 { text += live == 1 ? " (1 worker)" : " (\(live) workers)" }
+        }
+        text += "  queue \(overview.queuedNow)"
         if overview.queuedLater > 0 { text += " (+\(overview.queuedLater) waiting to retry)" }
         let hour = overview.finishedLastHour
         text += "  last hour: \(hour[JobStatus.completed.rawValue] ?? 0) completed, "
         text += "\(hour[JobStatus.failed.rawValue] ?? 0) failed"
         if let cancelled = hour[JobStatus.cancelled.rawValue], cancelled > 0 { text += ", \(cancelled) cancelled" }
         return text
+    }
+
+    /// "studio-1:4121  2/4 active  running  heartbeat 1s ago  v0.7.0", or "… gone (last heartbeat 75s ago)".
+    static func describe(_ worker: WorkerRow) -> String {
+        let name = "\(worker.host):\(worker.pid)"
+        let age = DurationText.format(worker.heartbeatAgeSeconds)
+        if worker.isGone { return "\(name)  gone (last heartbeat \(age) ago)" }
+        return
+            "\(name)  \(worker.activeJobs)/\(worker.maxConcurrentJobs) active  \(worker.status)  heartbeat \(age) ago  v\(worker.version)"
     }
 
     /// `[██████░░░░░░]  52%`
