@@ -35,9 +35,12 @@ let package = Package(
             name: "Reactor",
             dependencies: ["CLibEv", "CCurl", "CSQLite", "CSpawn"]
         ),
+        // JSON values, the parser and the writer, shared by the worker and the mock providers.
+        .target(name: "JSON"),
         .target(
             name: "Jobs",
             dependencies: [
+                "JSON",
                 "Reactor",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -45,6 +48,7 @@ let package = Package(
         .executableTarget(
             name: "Main",
             dependencies: [
+                "JSON",
                 "Jobs",
                 "Reactor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -53,6 +57,7 @@ let package = Package(
         .executableTarget(
             name: "MockProviders",
             dependencies: [
+                "JSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -64,11 +69,12 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ReactorTests", dependencies: ["Reactor", "TestSupport"]),
-        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Reactor", "TestSupport"]),
+        .testTarget(name: "JobsTests", dependencies: ["JSON", "Jobs", "Reactor", "TestSupport"]),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TestSupport", "Jobs", "Reactor", "Main", "MockProviders"]
+            dependencies: ["TestSupport", "JSON", "Jobs", "Reactor", "Main", "MockProviders"]
         ),
         .testTarget(name: "MockProvidersTests", dependencies: ["Reactor"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
     ]
 )

@@ -28,7 +28,11 @@ struct PruneCommand: ParsableCommand {
     var dryRun = false
 
     func validate() throws {
-        _ = try DurationText.parse(olderThan)
+        do {
+            _ = try DurationText.parse(olderThan)
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 
     func run() throws {

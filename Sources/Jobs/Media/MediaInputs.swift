@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// Turns the video params of a media job into local files ffmpeg can read.

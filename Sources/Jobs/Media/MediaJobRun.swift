@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// What a media job's pool-side work may do: run ffprobe and ffmpeg, report progress. It

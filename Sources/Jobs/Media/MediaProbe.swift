@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// What ffprobe tells about one input video: enough to plan a keying or stitching command
 /// and to turn ffmpeg's output time into progress. A plain value.

@@ -1,3 +1,5 @@
+import JSON
+
 /// What the keying and stitching handlers share: one `MediaPool` for the whole worker.
 ///
 /// The pool is made on first use, sized from that job's `WorkerSettings.mediaPoolSize`,

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// `video_keying`: makes the key colour of a video transparent and writes a video with a real
 /// alpha channel to `OUTPUT_DIR/<job id>/keyed.webm` (VP9, `yuva420p`) or `keyed.mov`

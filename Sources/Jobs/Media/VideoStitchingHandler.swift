@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// `video_stitching`: joins two or more videos into `OUTPUT_DIR/<job id>/stitched.mp4`
 /// (H.264, AAC), by cuts or crossfades, at the first input's size and frame rate unless the

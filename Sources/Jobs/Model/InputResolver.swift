@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// An image or video given to a job, after resolving what the user wrote in params.
 public enum MediaInput: Sendable, Equatable {

@@ -1,3 +1,5 @@
+import JSON
+
 /// How a run of a job ended, as its handler reports it.
 public enum JobOutcome: Sendable {
     case completed(result: JSONValue)

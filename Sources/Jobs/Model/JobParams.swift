@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// A job's `params` object with typed accessors whose errors name the key and what was
 /// wrong, in words for the user ("params.width must be a whole number, got a string").

@@ -1,3 +1,4 @@
+import JSON
 import Reactor
 
 /// Reads jobs for `list` and `show`, newest first. Its own read-only connection.

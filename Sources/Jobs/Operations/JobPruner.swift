@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `prune`: deletes finished rows older than a given age and their output folders

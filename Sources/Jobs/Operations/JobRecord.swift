@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// One row of `jobs` as the operations commands show it: every column, plus the provider

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `stats`: what the queue holds and how it has been doing, read in four queries on a

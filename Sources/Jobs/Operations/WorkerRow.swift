@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// One row of the `workers` table as the operations views read it, with "gone" worked out at

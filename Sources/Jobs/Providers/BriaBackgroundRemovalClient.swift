@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `background_removal` with provider `bria`: BRIA's v2 asynchronous flow (PROVIDERS.md §5).

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `animation` with provider `kling`: Kling AI video tasks (PROVIDERS.md §6).

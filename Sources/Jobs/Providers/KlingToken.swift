@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JSON
 
 /// Kling's bearer token: a JWT signed HS256 with the account's secret key (PROVIDERS.md §6,
 /// Kling's official sample): header `{"alg":"HS256","typ":"JWT"}`, claims `iss` = access key,

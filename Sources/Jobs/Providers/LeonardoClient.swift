@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `image_generation` with provider `leonardo`: Leonardo.ai's v1 REST API (PROVIDERS.md §1).

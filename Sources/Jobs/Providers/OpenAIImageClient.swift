@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `image_generation` with provider `openai`: the Images API, `POST {OPENAI_BASE_URL}/images/generations`

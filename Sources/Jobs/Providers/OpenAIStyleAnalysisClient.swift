@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `style_analysis` with provider `openai`: vision through Chat Completions,

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// A successful (2xx) provider answer read as JSON, with accessors whose failures name the

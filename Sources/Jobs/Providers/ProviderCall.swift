@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// How one provider's error answers read: its display name, where its message sits in an

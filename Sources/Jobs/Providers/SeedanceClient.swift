@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `animation` with provider `seedance`: Seedance video tasks on Ark (PROVIDERS.md §7).

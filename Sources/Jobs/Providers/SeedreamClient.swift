@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `image_generation` with provider `bytedance`: Seedream on Ark,

@@ -1,3 +1,5 @@
+import JSON
+
 /// The scheduler's view of job storage, so scheduling logic does not depend on SQLite.
 ///
 /// Loop thread only. Reads answer at once (they are cheap, indexed); writes are queued and

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 
 /// `JobStore` on a SQLite `jobs.db` in WAL mode: a read connection owned by the loop thread

@@ -1,3 +1,5 @@
+import JSON
+
 /// What a worker writes about itself into the `workers` table when it starts.
 public struct WorkerRecord: Sendable, Equatable {
     /// "host:pid:start": the `lease_owner` of the jobs it holds.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Jobs
 
 /// `--db`, shared by every command that reads or changes `jobs.db`.

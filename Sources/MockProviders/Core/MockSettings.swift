@@ -1,3 +1,5 @@
+import JSON
+
 /// The fault-injection knobs, set by command-line flags at start and by `POST /_mock/config` at run time.
 struct FaultConfig: Sendable {
     /// Seconds to wait before answering every provider request.
@@ -96,7 +98,7 @@ final class MockSettings: Sendable {
         // Validated changes are collected first and applied under one lock, so a request planned concurrently
         // sees either the old or the new configuration, never half of it.
         var changes: [(inout FaultConfig) -> Void] = []
-        for (key, value) in body.members {
+        for (key, value) in body.sorted(by: { $0.key < $1.key }) {
             switch key {
             case "latency":
                 let seconds = try Self.seconds(value, key)
@@ -123,7 +125,7 @@ final class MockSettings: Sendable {
                 guard let object = value.objectValue else {
                     throw ConfigError(message: "latency_by_provider must be an object of provider: seconds")
                 }
-                for (name, entry) in object.members {
+                for (name, entry) in object.sorted(by: { $0.key < $1.key }) {
                     let provider = try Self.provider(name)
                     let seconds: Double? =
                         if case .null = entry { nil } else {
@@ -135,13 +137,13 @@ final class MockSettings: Sendable {
                 guard let object = value.objectValue else {
                     throw ConfigError(message: "next must be an object of provider: [outcome, …]")
                 }
-                for (name, list) in object.members {
+                for (name, list) in object.sorted(by: { $0.key < $1.key }) {
                     let provider = try Self.provider(name)
                     let outcomes = try Self.outcomes(list, name)
                     changes.append { $0.next[provider] = outcomes.isEmpty ? nil : outcomes }
                 }
             case "seed":
-                guard let number = value.numberValue, number >= 0, number < 1.8e19, number.rounded() == number else {
+                guard let number = value.doubleValue, number >= 0, number < 1.8e19, number.rounded() == number else {
                     throw ConfigError(message: "seed must be a non-negative integer")
                 }
                 seed = UInt64(number)
@@ -192,14 +194,14 @@ final class MockSettings: Sendable {
     }
 
     private static func seconds(_ value: JSONValue, _ key: String) throws(ConfigError) -> Double {
-        guard let number = value.numberValue, number >= 0, number.isFinite else {
+        guard let number = value.doubleValue, number >= 0, number.isFinite else {
             throw ConfigError(message: "\(key) must be a number of seconds >= 0")
         }
         return number
     }
 
     private static func rate(_ value: JSONValue, _ key: String) throws(ConfigError) -> Double {
-        guard let number = value.numberValue, (0...1).contains(number) else {
+        guard let number = value.doubleValue, (0...1).contains(number) else {
             throw ConfigError(message: "\(key) must be a fraction between 0 and 1")
         }
         return number
@@ -216,9 +218,4 @@ final class MockSettings: Sendable {
 extension MockOutcome {
     /// All outcome words, comma-separated, for error messages.
     static var list: String { allCases.map(\.rawValue).joined(separator: ", ") }
-}
-
-extension JSONValue {
-    /// Compact JSON text, for quoting a value in an error message.
-    var encodedText: String { String(decoding: encoded, as: UTF8.self) }
 }

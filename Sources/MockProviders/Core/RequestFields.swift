@@ -1,3 +1,5 @@
+import JSON
+
 /// Typed, path-aware reads of a JSON request object, throwing the `ProviderFailure` a real API would answer with.
 ///
 /// Every accessor names the full field path (`content[1].image_url.url`) so the provider's 400 names it too.
@@ -34,7 +36,7 @@ struct RequestFields: Sendable {
     }
 
     private func wrongType(_ key: String, _ expected: String, _ value: JSONValue) -> ProviderFailure {
-        .wrongType(field: fieldPath(key), expected: expected, got: value.typeName)
+        .wrongType(field: fieldPath(key), expected: expected, got: value.apiTypeName)
     }
 
     /// A string member; `required` strings must also be non-empty.
@@ -106,14 +108,14 @@ struct RequestFields: Sendable {
     func element(_ value: JSONValue, of key: String, at index: Int) throws(ProviderFailure) -> RequestFields {
         let elementPath = "\(fieldPath(key))[\(index)]"
         guard case .object(let object) = value else {
-            throw .wrongType(field: elementPath, expected: "object", got: value.typeName)
+            throw .wrongType(field: elementPath, expected: "object", got: value.apiTypeName)
         }
         return RequestFields(object, path: elementPath)
     }
 
     /// Checks that only the listed members are present; real APIs reject unknown parameters in some places.
     func rejectUnknown(allowed: Set<String>) throws(ProviderFailure) {
-        for key in object.keys where !allowed.contains(key) {
+        for key in object.keys.sorted() where !allowed.contains(key) {
             throw .invalidValue(field: fieldPath(key), message: "Unrecognized request argument supplied: \(key)")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// One provider request as `GET /_mock/requests` reports it.
 struct RequestRecord: Sendable {
@@ -134,11 +135,7 @@ final class RequestRecorder: Sendable {
             (state.requests, state.open, state.maxOpen, state.byProvider, state.submits, state.downloads)
         }
         func counts(_ table: [Provider: Int]) -> JSONValue {
-            .object(
-                JSONObject(
-                    Provider.allCases.compactMap { provider in
-                        table[provider].map { (key: provider.rawValue, value: JSONValue.int($0)) }
-                    }))
+            .object(Dictionary(uniqueKeysWithValues: table.map { ($0.key.rawValue, JSONValue.int($0.value)) }))
         }
         return [
             "requests": .int(snapshot.0), "open": .int(snapshot.1), "max_open": .int(snapshot.2),
@@ -155,7 +152,7 @@ final class RequestRecorder: Sendable {
         for record in records where record.seq > since && (provider == nil || record.provider == provider) {
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            Self.json(record).write(to: &out)
+            out.append(contentsOf: Self.json(record).jsonBytes())
         }
         out.append(UInt8(ascii: "]"))
         return out
@@ -165,7 +162,8 @@ final class RequestRecorder: Sendable {
         [
             "seq": .int(record.seq), "time": .number(record.time), "provider": .string(record.provider.rawValue),
             "method": .string(record.method), "path": .string(record.path), "query": .string(record.query),
-            "headers": .object(JSONObject(record.headers.map { (key: $0.name, value: .string($0.value)) })),
+            "headers": .object(
+                Dictionary(record.headers.map { ($0.name, JSONValue.string($0.value)) }) { _, last in last }),
             "body": record.body ?? .null, "body_size": .int(record.bodySize),
             "outcome": .string(record.outcome.rawValue), "status": record.status.map(JSONValue.int) ?? .null,
         ]
@@ -180,7 +178,7 @@ final class RequestRecorder: Sendable {
         case .array(let values):
             return .array(values.map(shortened))
         case .object(let object):
-            return .object(JSONObject(object.members.map { (key: $0.key, value: shortened($0.value)) }))
+            return .object(object.mapValues(shortened))
         default:
             return value
         }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// Which async API a task belongs to; a task is only visible to polls of the same kind.
 enum TaskKind: String, Sendable {

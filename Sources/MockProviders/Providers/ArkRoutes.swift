@@ -1,3 +1,5 @@
+import JSON
+
 /// ByteDance Ark (BytePlus ModelArk / Volcengine): Seedream images, synchronous, at
 /// `POST /api/v3/images/generations`; Seedance video tasks at `POST /api/v3/contents/generations/tasks`, polled at
 /// `GET …/tasks/{id}` (`queued` → `running` → `succeeded` | `failed` | `cancelled`) and cancelled with `DELETE`.
@@ -21,9 +23,9 @@ enum ArkRoutes {
         case nil, .string?: break
         case .array(let references)?:
             for (index, reference) in references.enumerated() where reference.stringValue == nil {
-                throw .wrongType(field: "image[\(index)]", expected: "string", got: reference.typeName)
+                throw .wrongType(field: "image[\(index)]", expected: "string", got: reference.apiTypeName)
             }
-        case let other?: throw .wrongType(field: "image", expected: "string or array", got: other.typeName)
+        case let other?: throw .wrongType(field: "image", expected: "string or array", got: other.apiTypeName)
         }
         let size = try outputSize(try fields.string("size"))
         let format = try fields.choice("response_format", ["url", "b64_json"]) ?? "url"

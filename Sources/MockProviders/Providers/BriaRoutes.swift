@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// BRIA v2 background removal: `POST /v2/image/edit/remove_background` answers 202 `{request_id, status_url}` (or
 /// 200 with the result when `sync: true`); `GET /v2/status/{request_id}` polls `IN_PROGRESS` → `COMPLETED` |

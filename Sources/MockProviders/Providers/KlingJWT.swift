@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import JSON
 
 /// Verifies the HS256 JWT that Kling clients build from their access key (AK) and secret key (SK).
 ///
@@ -24,9 +25,11 @@ enum KlingJWT {
 
         let segments = token.split(separator: ".", omittingEmptySubsequences: false)
         guard segments.count == 3 else { throw .unauthorized(.invalidToken("not a JWT (expected three segments)")) }
-        guard let headerData = base64URLDecode(segments[0]), let header = try? JSONParser.parse([UInt8](headerData))
+        guard let headerData = base64URLDecode(segments[0]),
+            let header = try? JSONValue.parse([UInt8](headerData), options: .strict)
         else { throw .unauthorized(.invalidToken("header is not base64url JSON")) }
-        guard let payloadData = base64URLDecode(segments[1]), let payload = try? JSONParser.parse([UInt8](payloadData))
+        guard let payloadData = base64URLDecode(segments[1]),
+            let payload = try? JSONValue.parse([UInt8](payloadData), options: .strict)
         else { throw .unauthorized(.invalidToken("payload is not base64url JSON")) }
         guard header["alg"]?.stringValue == "HS256" else {
             throw .unauthorized(.invalidToken("alg must be HS256"))
@@ -42,9 +45,9 @@ enum KlingJWT {
             throw .unauthorized(.invalidToken("signature does not match the secret key"))
         }
         // Time checks come after the signature so a forged token learns nothing about the clock.
-        guard let exp = payload["exp"]?.numberValue else { throw .unauthorized(.invalidToken("exp is missing")) }
+        guard let exp = payload["exp"]?.doubleValue else { throw .unauthorized(.invalidToken("exp is missing")) }
         if now >= exp { throw .unauthorized(.expired) }
-        if let nbf = payload["nbf"]?.numberValue, nbf > now + allowedSkew { throw .unauthorized(.notYetValid) }
+        if let nbf = payload["nbf"]?.doubleValue, nbf > now + allowedSkew { throw .unauthorized(.notYetValid) }
     }
 
     /// Decodes unpadded base64url; nil when the text is not base64url.

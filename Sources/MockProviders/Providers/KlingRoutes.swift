@@ -1,3 +1,5 @@
+import JSON
+
 /// Kling video generation: `POST /v1/videos/{image2video|text2video}` submits, `GET /v1/videos/{family}/{task_id}`
 /// polls (`submitted` → `processing` → `succeed` | `failed`). Every answer is `{code, message, request_id, data}`
 /// with `code` 0 on success. Auth: `Authorization: Bearer <JWT>` signed HS256 with the account's secret key,

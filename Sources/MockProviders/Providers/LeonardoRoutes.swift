@@ -1,3 +1,5 @@
+import JSON
+
 /// Leonardo.ai v1 generations: `POST /api/rest/v1/generations` submits, `GET /api/rest/v1/generations/{id}` polls.
 /// Status words `PENDING` → `COMPLETE` | `FAILED`; `generated_images` stays empty until `COMPLETE`.
 enum LeonardoRoutes {
@@ -81,7 +83,7 @@ enum LeonardoRoutes {
         // missing_field removes what the client reads next: the URLs once complete, the status before that.
         if !(call.outcome == .missingField && phase != .succeeded) { generation["status"] = .string(status) }
         generation["createdAt"] = .string(Timestamps.iso8601(task.createdAt))
-        for member in task.details.members { generation[member.key] = member.value }
+        for (key, value) in task.details { generation[key] = value }
         generation["public"] = false
         generation["generated_images"] = .array(images)
         return .json(200, ["generations_by_pk": .object(generation)])

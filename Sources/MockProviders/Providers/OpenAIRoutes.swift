@@ -1,3 +1,5 @@
+import JSON
+
 /// OpenAI Images (`POST /v1/images/generations`) and vision via Chat Completions (`POST /v1/chat/completions`).
 /// Both are synchronous: the answer carries the result. Auth: `Authorization: Bearer <key>`.
 enum OpenAIRoutes {

@@ -1,3 +1,5 @@
+import JSON
+
 /// Builds a JSON value that fits a (strict-mode) JSON schema, filled with the mock's style and palette.
 ///
 /// Field meaning is guessed from property names: `hex`/`color` strings get `#RRGGBB`, `name` gets a colour name,
@@ -69,13 +71,13 @@ struct SchemaAnswer {
     }
 
     private mutating func object(_ schema: JSONValue, index: Int?) -> JSONValue {
-        guard let properties = schema["properties"]?.objectValue, !properties.members.isEmpty else {
+        guard let properties = schema["properties"]?.objectValue, !properties.isEmpty else {
             return index == nil
                 ? VisionAnalysis.defaultAnswer(size: paletteSize)
                 : ["hex": .string(VisionAnalysis.hex(index ?? 0)), "weight": .number(share(index ?? 0))]
         }
         var out = JSONObject()
-        for (name, propertySchema) in properties.members {
+        for (name, propertySchema) in properties.sorted(by: { $0.key < $1.key }) {
             out[name] = value(for: propertySchema, key: name, index: index)
         }
         return .object(out)
@@ -85,8 +87,8 @@ struct SchemaAnswer {
         let name = key?.lowercased() ?? ""
         let paletteLike = ["palette", "colour", "color", "swatch", "hue", "shade"].contains { name.contains($0) }
         var count = paletteLike ? paletteSize : 3
-        if let minimum = schema["minItems"]?.numberValue { count = max(count, Int(minimum)) }
-        if let maximum = schema["maxItems"]?.numberValue { count = min(count, Int(maximum)) }
+        if let minimum = schema["minItems"]?.doubleValue { count = max(count, Int(minimum)) }
+        if let maximum = schema["maxItems"]?.doubleValue { count = min(count, Int(maximum)) }
         let items = schema["items"] ?? ["type": "string"]
         let outer = currentCount
         currentCount = count

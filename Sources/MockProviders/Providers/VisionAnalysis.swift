@@ -1,3 +1,5 @@
+import JSON
+
 /// What the mock needs from a Chat Completions request: the text it was asked, how many images it saw, and the
 /// response format. Building it validates the fields the real API validates.
 struct VisionRequest: Sendable {
@@ -40,7 +42,8 @@ struct VisionRequest: Sendable {
                     }
                 }
             case let other?:
-                throw .wrongType(field: message.fieldPath("content"), expected: "string or array", got: other.typeName)
+                throw .wrongType(
+                    field: message.fieldPath("content"), expected: "string or array", got: other.apiTypeName)
             }
         }
         text = texts.joined(separator: "\n")

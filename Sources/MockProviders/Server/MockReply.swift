@@ -1,4 +1,5 @@
 import Hummingbird
+import JSON
 
 /// `HTTPField`, named through `HTTPFields` because Hummingbird re-exports only `HTTPFields` and this target does not
 /// declare swift-http-types as a dependency of its own.
@@ -13,7 +14,7 @@ struct MockReply: Sendable {
 
     /// A JSON answer.
     static func json(_ status: Int, _ value: JSONValue, headers: [(name: String, value: String)] = []) -> MockReply {
-        MockReply(status: status, headers: headers, body: ByteBuffer(bytes: value.encoded))
+        MockReply(status: status, headers: headers, body: ByteBuffer(bytes: value.jsonBytes()))
     }
 
     /// A JSON answer from bytes that are already encoded (or deliberately not JSON at all).

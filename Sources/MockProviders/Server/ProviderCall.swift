@@ -1,4 +1,5 @@
 import Hummingbird
+import JSON
 
 /// A request body as read: absent, JSON, or bytes that are not JSON.
 enum ParsedBody: Sendable {
@@ -13,7 +14,7 @@ enum ParsedBody: Sendable {
             return
         }
         do {
-            self = .json(try JSONParser.parse(bytes))
+            self = .json(try JSONValue.parse(bytes, options: .strict))
         } catch {
             self = .invalid(error.description)
         }
@@ -64,7 +65,7 @@ struct ProviderCall: Sendable {
         case .empty: throw .malformedJSON("the request body is empty")
         case .invalid(let reason): throw .malformedJSON(reason)
         case .json(.object(let object)): return RequestFields(object)
-        case .json(let other): throw .malformedJSON("the request body must be a JSON object, not \(other.typeName)")
+        case .json(let other): throw .malformedJSON("the request body must be a JSON object, not \(other.apiTypeName)")
         }
     }
 

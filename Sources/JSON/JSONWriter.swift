@@ -2,9 +2,8 @@
 ///
 /// The output matches what `JSONEncoder` with `.sortedKeys` and `.withoutEscapingSlashes` gave
 /// (keys in byte order, whole numbers below 10^15 without a fraction, other numbers in Swift's
-/// shortest round-trip form, non-finite numbers as `null`) at a fraction of the cost: the
-/// encoder's boxes and dynamic casts were about a sixth of the worker's instructions per job
-/// (bench/RESULTS.md). Plain value; any thread.
+/// shortest round-trip form, non-finite numbers as `null`) without the encoder's boxes and
+/// dynamic casts, which cost more than the rest of a job's bookkeeping. Plain value; any thread.
 struct JSONWriter {
     private(set) var bytes: [UInt8] = []
 

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 
-@testable import Jobs
+@testable import JSON
 
 /// The byte-level JSON parser and writer against Foundation's decoder and encoder, which they
 /// replaced on the hot path: same values in, same text out, same documents refused.
@@ -120,22 +120,30 @@ final class JSONParsingTests: XCTestCase {
     }
 }
 
-final class Base64ImageTests: XCTestCase {
-    func testDecodesLikeFoundationForEveryLengthAndPadding() {
-        var generator = SystemRandomNumberGenerator()
-        for length in 0..<40 {
-            let bytes = Data((0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
-            let text = bytes.base64EncodedString()
-            XCTAssertEqual(
-                Base64Image.decode(text), length == 0 ? Data(base64Encoded: text) : bytes, "length \(length)")
+/// The two strictness modes: the worker forgives what JSONDecoder forgave in `params`; the
+/// mock providers refuse what a real API refuses.
+final class JSONStrictnessTests: XCTestCase {
+    func testTrailingCommasAreAcceptedLenientlyAndRefusedStrictly() throws {
+        XCTAssertEqual(try JSONValue.parse(#"{"a":[1,2,],}"#), ["a": [1, 2]])
+        XCTAssertThrowsError(try JSONValue.parse(#"{"a":1,}"#, options: .strict)) { error in
+            XCTAssertEqual("\(error)", "a trailing ',' before '}' at byte 7")
         }
+        XCTAssertThrowsError(try JSONValue.parse("[1,]", options: .strict)) { error in
+            XCTAssertEqual("\(error)", "a trailing ',' before ']' at byte 3")
+        }
+        XCTAssertEqual(try JSONValue.parse(#"{"a":[1,2]}"#, options: .strict), ["a": [1, 2]])
     }
 
-    func testFallsBackToTheLenientReadingForLineBreaksAndRefusesGarbage() {
-        let bytes = Data((0..<200).map { UInt8($0) })
-        let wrapped = bytes.base64EncodedString(options: .lineLength64Characters)
-        XCTAssertTrue(wrapped.contains("\r\n"))
-        XCTAssertEqual(Base64Image.decode(wrapped), bytes)
-        XCTAssertNil(Base64Image.decode("not base64 at all!"))
+    func testDuplicateKeysKeepTheFirstLenientlyAndTheLastStrictly() throws {
+        XCTAssertEqual(try JSONValue.parse(#"{"a":1,"a":2}"#), ["a": 1])
+        XCTAssertEqual(try JSONValue.parse(#"{"a":1,"a":2}"#, options: .strict), ["a": 2])
+        XCTAssertEqual(try JSONValue.parse(Array(#"{"a":1,"a":2}"#.utf8), options: .strict), ["a": 2])
+    }
+
+    func testWrittenTextHasSortedKeysWhateverTheInsertionOrder() {
+        var object: [String: JSONValue] = [:]
+        for key in ["zeta", "alpha", "mid"] { object[key] = .int(key.count) }
+        XCTAssertEqual(JSONValue.object(object).jsonString(), #"{"alpha":5,"mid":3,"zeta":4}"#)
+        XCTAssertEqual(JSONValue.object(object).jsonBytes(), Array(#"{"alpha":5,"mid":3,"zeta":4}"#.utf8))
     }
 }

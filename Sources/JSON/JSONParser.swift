@@ -1,34 +1,59 @@
 import Foundation
 
 /// Why a text is not JSON, with the byte offset where the parser gave up.
-public struct JSONSyntaxError: Error, CustomStringConvertible, Equatable {
+public struct JSONSyntaxError: Error, Sendable, CustomStringConvertible, Equatable {
     public let reason: String
     public let offset: Int
 
     public var description: String { "\(reason) at byte \(offset)" }
 }
 
+/// How forgiving a parse is. The worker reads what JSONDecoder used to accept from people and
+/// programs that write `params`; the mock providers read requests as strictly as a real API.
+public struct JSONParsingOptions: Sendable {
+    /// Accept `,` before `}` or `]` (JSONDecoder did; RFC 8259 and real APIs do not).
+    public var allowsTrailingCommas: Bool
+    /// Which of two equal keys in one object counts: the last (most parsers, real APIs) or the first
+    /// (JSONDecoder, which the worker's earlier rows were written against).
+    public var lastDuplicateKeyWins: Bool
+
+    public init(allowsTrailingCommas: Bool, lastDuplicateKeyWins: Bool) {
+        self.allowsTrailingCommas = allowsTrailingCommas
+        self.lastDuplicateKeyWins = lastDuplicateKeyWins
+    }
+
+    /// What the worker accepts in `params` and provider answers.
+    public static let lenient = JSONParsingOptions(allowsTrailingCommas: true, lastDuplicateKeyWins: false)
+    /// RFC 8259 to the letter, as a provider's API reads a request body.
+    public static let strict = JSONParsingOptions(allowsTrailingCommas: false, lastDuplicateKeyWins: true)
+}
+
 /// Reads JSON text (RFC 8259) into a `JSONValue`, straight from the bytes.
 ///
-/// Foundation's `JSONDecoder` through `Codable` spent about a third of the worker's instructions
-/// per job on provider answers (bench/RESULTS.md): one 16 KB base64 string walked byte by byte,
-/// then the value rebuilt through dynamic casts. This parser finds the end of a plain string
-/// with `memchr` and builds `JSONValue`s directly. It accepts what JSONDecoder accepted
-/// (a trailing comma before `}` or `]`; the first of duplicate keys wins) and refuses what it
-/// refused (comments, NaN, leading zeros, invalid UTF-8) and limits nesting to 512
-/// levels, so hostile input ends in an error rather than a stack overflow. Plain value; any thread.
+/// Provider answers carry 16 KB base64 images, so the cost is in long strings: the end of a
+/// plain string is found with `memchr`, its bytes checked sixteen at a time, and `JSONValue`s
+/// are built directly (no `Codable` boxes). Comments, NaN, leading zeros and invalid UTF-8 are
+/// refused in every mode; trailing commas and duplicate keys follow `JSONParsingOptions`.
+/// Nesting is limited to 512 levels, so hostile input ends in an error rather than a stack
+/// overflow. Plain value; any thread.
 struct JSONParser: ~Copyable {
     static let maximumDepth = 512
 
     private let bytes: UnsafeBufferPointer<UInt8>
+    private let options: JSONParsingOptions
     private var index = 0
     private var depth = 0
 
-    private init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    private init(_ bytes: UnsafeBufferPointer<UInt8>, options: JSONParsingOptions) {
+        self.bytes = bytes
+        self.options = options
+    }
 
     /// Parses one JSON document; whitespace may surround it, nothing else may follow it.
-    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
-        var parser = JSONParser(bytes)
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>, options: JSONParsingOptions) throws(JSONSyntaxError)
+        -> JSONValue
+    {
+        var parser = JSONParser(bytes, options: options)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -99,14 +124,16 @@ struct JSONParser: ~Copyable {
             index += 1
             skipWhitespace()
             let value = try parseValue()
-            // The first of duplicate keys wins, as it did with JSONDecoder.
-            if let first = object.updateValue(value, forKey: key) { object[key] = first }
+            if let first = object.updateValue(value, forKey: key), !options.lastDuplicateKeyWins { object[key] = first }
             skipWhitespace()
             guard !atEnd else { throw error("unexpected end of the text in an object") }
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 skipWhitespace()
-                if !atEnd && bytes[index] == UInt8(ascii: "}") { break }
+                if !atEnd && bytes[index] == UInt8(ascii: "}") {
+                    guard options.allowsTrailingCommas else { throw error("a trailing ',' before '}'") }
+                    break
+                }
                 continue
             }
             guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}' in an object") }
@@ -132,7 +159,10 @@ struct JSONParser: ~Copyable {
             if bytes[index] == UInt8(ascii: ",") {
                 index += 1
                 skipWhitespace()
-                if !atEnd && bytes[index] == UInt8(ascii: "]") { break }
+                if !atEnd && bytes[index] == UInt8(ascii: "]") {
+                    guard options.allowsTrailingCommas else { throw error("a trailing ',' before ']'") }
+                    break
+                }
                 continue
             }
             guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']' in an array") }
@@ -171,8 +201,7 @@ struct JSONParser: ~Copyable {
             }
             text = try unescape(raw, at: start)
         } else if scan.isASCII {
-            // ASCII is valid UTF-8: skip `String(validating:)`, which cost 45k instructions per
-            // 16 KB base64 image (bench/RESULTS.md).
+            // ASCII is valid UTF-8, so the validating initializer (a second pass) is skipped.
             text = String(decoding: raw, as: UTF8.self)
         } else {
             guard let valid = String(validating: raw, as: UTF8.self) else {
@@ -188,8 +217,7 @@ struct JSONParser: ~Copyable {
     /// The offset of the first byte below 0x20 or backslash, and whether the bytes are all ASCII
     /// when there is none. Sixteen bytes per step with one SIMD compare as signed bytes, which
     /// catches control characters and bytes above 0x7F alike: a 16 KB base64 string is about
-    /// 1,000 steps instead of 16,000 (the byte loop cost 170k instructions per provider answer,
-    /// bench/RESULTS.md). After a non-ASCII byte the rest goes byte by byte.
+    /// 1,000 steps instead of 16,000. After a non-ASCII byte the rest goes byte by byte.
     private static func scan(_ raw: UnsafeBufferPointer<UInt8>) -> (firstControlOrBackslash: Int?, isASCII: Bool) {
         var offset = 0
         if let base = raw.baseAddress {

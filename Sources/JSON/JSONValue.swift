@@ -1,6 +1,7 @@
 import Foundation
 
-/// A JSON document as a value: job params and results, provider bodies.
+/// A JSON document as a value: job params and results, provider requests and answers. Objects
+/// are dictionaries; text is always written with sorted keys, so it reads the same every time.
 public enum JSONValue: Sendable, Equatable, Codable {
     case null
     case bool(Bool)
@@ -44,15 +45,31 @@ public enum JSONValue: Sendable, Equatable, Codable {
     }
 
     /// Parses JSON text; throws a `JSONSyntaxError` naming what was wrong and where.
-    public static func parse(_ text: String) throws -> JSONValue {
+    public static func parse(_ text: String, options: JSONParsingOptions = .lenient) throws(JSONSyntaxError)
+        -> JSONValue
+    {
         var text = text
-        return try text.withUTF8 { utf8 throws(JSONSyntaxError) in try JSONParser.parse(utf8) }
+        return try text.withUTF8 { utf8 in
+            Result { () throws(JSONSyntaxError) in try JSONParser.parse(utf8, options: options) }
+        }.get()
     }
 
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try data.withUnsafeBytes { raw throws(JSONSyntaxError) in
-            try JSONParser.parse(raw.assumingMemoryBound(to: UInt8.self))
-        }
+    public static func parse(_ data: Data, options: JSONParsingOptions = .lenient) throws(JSONSyntaxError)
+        -> JSONValue
+    {
+        try data.withUnsafeBytes { raw in
+            Result { () throws(JSONSyntaxError) in
+                try JSONParser.parse(raw.assumingMemoryBound(to: UInt8.self), options: options)
+            }
+        }.get()
+    }
+
+    public static func parse(_ bytes: [UInt8], options: JSONParsingOptions = .lenient) throws(JSONSyntaxError)
+        -> JSONValue
+    {
+        try bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONSyntaxError) in try JSONParser.parse(buffer, options: options) }
+        }.get()
     }
 
     /// Compact JSON text with sorted keys (stable for tests and diffs); `pretty` indents it
@@ -62,6 +79,13 @@ public enum JSONValue: Sendable, Equatable, Codable {
         var writer = JSONWriter()
         writer.write(self)
         return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// Compact JSON text with sorted keys, as UTF-8 bytes.
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter()
+        writer.write(self)
+        return writer.bytes
     }
 
     public func jsonData(pretty: Bool = false) -> Data {
@@ -95,6 +119,12 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var arrayValue: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
     public var objectValue: [String: JSONValue]? { if case .object(let value) = self { value } else { nil } }
     public var isNull: Bool { self == .null }
+
+    /// A whole number as a JSON number, for values computed at run time.
+    public static func int(_ value: Int) -> JSONValue { .number(Double(value)) }
+
+    /// A string, or `null` when `value` is nil.
+    public static func optional(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
 
     /// A short name of the JSON type, for error messages ("expected a string, got a number").
     public var typeName: String {
