@@ -1,19 +1,23 @@
 import Jobs
 
-/// Every job type and provider this build of the worker can run.
+/// Every job type and provider this build of the worker can run: one registration line each.
 enum HandlerCatalog {
-    static func registry() -> HandlerRegistry {
+    /// `throttle` paces every provider's requests across all their jobs (one per worker).
+    static func registry(throttle: ProviderThrottle) -> HandlerRegistry {
         var registry = HandlerRegistry()
-        registry.register(.imageGeneration, provider: "openai", OpenAIImageClient())
-        registry.register(.imageGeneration, provider: "leonardo", LeonardoClient())
-        registry.register(.imageGeneration, provider: "bytedance", SeedreamClient())
-        registry.register(.backgroundRemoval, provider: "bria", BriaBackgroundRemovalClient())
-        registry.register(.styleAnalysis, provider: "openai", OpenAIStyleAnalysisClient())
-        registry.register(.animation, provider: "kling", KlingClient())
-        registry.register(.animation, provider: "seedance", SeedanceClient())
+        func provider(_ type: JobType, _ api: any ProviderAPI) {
+            registry.register(type, provider: api.name.key, ProviderEngine(api, throttle: throttle))
+        }
+        provider(.imageGeneration, OpenAIImages())
+        provider(.imageGeneration, Leonardo())
+        provider(.imageGeneration, Seedream())
+        provider(.backgroundRemoval, Bria())
+        provider(.styleAnalysis, OpenAIStyleAnalysis())
+        provider(.animation, Kling())
+        provider(.animation, Seedance())
         let media = MediaRuntime()  // One ffmpeg pool (MEDIA_POOL_SIZE) for keying and stitching.
-        registry.register(.videoKeying, provider: "ffmpeg", VideoKeyingHandler(runtime: media))
-        registry.register(.videoStitching, provider: "ffmpeg", VideoStitchingHandler(runtime: media))
+        registry.register(.videoKeying, provider: ProviderName.media.key, VideoKeyingHandler(runtime: media))
+        registry.register(.videoStitching, provider: ProviderName.media.key, VideoStitchingHandler(runtime: media))
         return registry
     }
 }

@@ -25,9 +25,11 @@ final class Worker {
             id: identity, host: WorkerIdentity.host, pid: getpid(), version: ReactorWorkerVersion.text,
             maxConcurrentJobs: settings.maxConcurrentJobs, leaseSeconds: settings.leaseSeconds,
             providerCaps: settings.providerCaps)
+        let throttle = ProviderThrottle(ratesPerMinute: settings.providerRatesPerMinute, clock: { [loop] in loop.now })
         scheduler = Scheduler(
-            loop: loop, store: store, registry: HandlerCatalog.registry(), settings: settings, log: log, http: http,
-            worker: record)
+            loop: loop, store: store, registry: HandlerCatalog.registry(throttle: throttle), settings: settings,
+            log: log,
+            http: http, worker: record, throttle: throttle, databaseID: store.databaseID)
         scheduler.drainWhenIdle = drain
         do {
             if let metricsSettings = try Configuration(values: settings.values).metricsSettings() {

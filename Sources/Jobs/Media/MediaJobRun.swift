@@ -77,7 +77,7 @@ enum MediaJobRun {
         let loop = context.loop
         let box = UncheckedBox((context: context, finish: finish))
         let media = MediaWork(
-            tools: tools, stop: stop, outputs: context.outputs, log: context.log, jobID: context.job.id,
+            tools: tools, stop: stop, outputs: context.files.outputs, log: context.log, jobID: context.job.id,
             reportProgress: { value in
                 loop.execute {
                     if !box.value.context.isCancelled { box.value.context.reportProgress(value) }

@@ -28,6 +28,8 @@ public final class Scheduler {
     private let log: WorkerLog
     private let http: HTTPClient
     private let random: () -> Double
+    /// This database's random id, for provider idempotency keys.
+    private let databaseID: String
     /// This worker's row in `workers`, registered at start and renewed by `heartbeat()`.
     private let worker: WorkerRecord
     /// Failed attempts by provider since start, for the heartbeat's provider activity.
@@ -62,9 +64,10 @@ public final class Scheduler {
 
     public init(
         loop: EventLoop, store: JobStore, registry: HandlerRegistry, settings: WorkerSettings, log: WorkerLog,
-        http: HTTPClient, worker: WorkerRecord,
+        http: HTTPClient, worker: WorkerRecord, throttle: ProviderThrottle, databaseID: String,
         random: @escaping () -> Double = { Double.random(in: 0..<1) }
     ) {
+        self.databaseID = databaseID
         self.worker = worker
         self.loop = loop
         self.store = store
@@ -73,7 +76,7 @@ public final class Scheduler {
         self.log = log
         self.http = http
         self.random = random
-        throttle = ProviderThrottle(ratesPerMinute: settings.providerRatesPerMinute, clock: { [loop] in loop.now })
+        self.throttle = throttle
         outputBudget = OutputBackPressure(loop: loop) { [http, log] paused in
             http.receivingPaused = paused
             log.debug(paused ? "Output writers behind: pausing provider answers" : "Output writers caught up: resuming")
@@ -239,7 +242,7 @@ public final class Scheduler {
             let inputs = InputResolver { [unowned self] id in self.store.jobSummary(id: id) }
             let context = JobContext(
                 job: job, params: params, slot: slot, loop: loop, settings: settings, log: log, http: http,
-                store: store, inputs: inputs, provider: provider, throttle: throttle, outputBudget: outputBudget)
+                store: store, inputs: inputs, databaseID: databaseID, provider: provider, outputBudget: outputBudget)
             let limit = settings.timeout(for: job.typeName)
             let timeout = TimerWatcher(loop: loop) { [unowned self] in
                 self.finish(
@@ -251,7 +254,7 @@ public final class Scheduler {
             }
             timeout.schedule(after: limit)
             // A killed earlier attempt may have left a half-written temporary file behind.
-            context.removeStaleOutputs()
+            context.files.removeStaleOutputs()
             run.provider = provider
             run.context = context
             run.timeout = timeout
@@ -281,7 +284,10 @@ public final class Scheduler {
             failedAttempts[run.provider ?? run.gateKey, default: 0] += 1
             let message = log.redactor.redact(failure.message)
             let policy = settings.retryPolicy
-            let attempts = run.job.attempts + (run.job.attemptCounted ? 0 : 1)
+            let counted = run.context?.attemptCounted ?? run.job.attemptCounted
+            // The row's count: the claim's (`Job.attempts`), less a refund, plus this failure when
+            // the run counted none.
+            let attempts = run.job.attempts - (run.job.attemptCounted && !counted ? 1 : 0) + (counted ? 0 : 1)
             if policy.shouldRetry(failure, attempts: attempts, maxAttempts: run.job.maxAttempts) {
                 let delay = policy.delay(afterAttempt: attempts, retryAfter: failure.retryAfter, random: random())
                 let note = "attempt \(attempts) of \(run.job.maxAttempts) failed: \(message)"
@@ -352,7 +358,7 @@ public final class Scheduler {
     private func requeueActive() {
         for id in Array(active.keys) {
             guard let run = end(id) else { continue }
-            store.record(.release(id: id, attemptCounted: run.job.attemptCounted))
+            store.record(.release(id: id, attemptCounted: run.context?.attemptCounted ?? run.job.attemptCounted))
         }
     }
 

@@ -108,7 +108,8 @@ public final class SQLiteJobStore: JobStore {
             attempts = attempts + CASE WHEN provider_task_id IS NULL THEN 1 ELSE 0 END, progress = 0, started_at = \(now), updated_at = \(now),
             lease_owner = ?2, lease_until = ?3
         WHERE id IN (SELECT value FROM json_each(?1)) AND +status = 'queued'
-        RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id,
+        RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id, provider_state,
+            interruptions, submission, (julianday(created_at) - 2440587.5) * 86400.0 AS created_unix,
             (\(JobSchema.gateKeyExpression)) AS gate_key
         """
 
@@ -295,6 +296,11 @@ public final class SQLiteJobStore: JobStore {
             try connection.run(
                 "UPDATE jobs SET provider_task_id = ?2, provider_state = ?3, updated_at = \(now) WHERE id = ?1",
                 [.integer(id), .text(taskID), state.map(SQLiteValue.text) ?? .null])
+        case .refundAttempt(let id):
+            try connection.run("UPDATE jobs SET attempts = max(attempts - 1, 0) WHERE id = ?1 \(mine)", [.integer(id)])
+        case .providerState(let id, let state):
+            try connection.run(
+                "UPDATE jobs SET provider_state = ?2, updated_at = \(now) WHERE id = ?1", [.integer(id), .text(state)])
         case .heartbeat(let owner, let ids, let until, let activity):
             if !ids.isEmpty {
                 try connection.run(
@@ -341,7 +347,9 @@ public final class SQLiteJobStore: JobStore {
                 priority: Int(row["priority"]?.int ?? 0),
                 attempts: Int(row["attempts"]?.int ?? 1),
                 maxAttempts: Int(row["max_attempts"]?.int ?? 3),
-                providerTaskID: row["provider_task_id"]?.string),
+                providerTaskID: row["provider_task_id"]?.string, providerState: row["provider_state"]?.string,
+                interruptions: Int(row["interruptions"]?.int ?? 0), submission: Int(row["submission"]?.int ?? 1),
+                createdAt: row["created_unix"]?.double),
             gateKey: row["gate_key"]?.string ?? "")
     }
 

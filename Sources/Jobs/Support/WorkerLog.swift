@@ -94,6 +94,10 @@ public final class WorkerLog: Sendable {
     }
 
     /// A log that drops everything (tests of components that need one).
+    /// "[Thread-JobWorker-N]": the prefix of every line about the job in slot N, kept word for
+    /// word from the design it replaces because monitoring greps it (DESIGN.md "Log lines").
+    public static func slotPrefix(_ slot: Int) -> String { "[Thread-JobWorker-\(slot)]" }
+
     public static func discarding() -> WorkerLog {
         (try? WorkerLog(path: "/dev/null")) ?? (try! WorkerLog())
     }

@@ -1,14 +1,15 @@
 import Reactor
 
 /// What it costs to send a provider request again after its answer was lost, so that a
-/// generation is never paid for twice by accident (issue 5, "no double billing").
+/// generation is never paid for twice by accident.
 public enum SubmitKind: Sendable {
     /// Reads and cheap calls (polls, analysis): a lost answer is simply asked for again.
     case retrySafe
     /// Starts paid work the provider cannot match to an earlier try.
     case paid
-    /// Starts paid work, but the provider drops a repeat carrying the same key
-    /// (Kling's `external_task_id`), so sending again is safe.
+    /// Starts paid work, but the provider refuses a repeat carrying the same key (Kling's
+    /// `external_task_id`, code 1201), so sending again cannot pay twice; the refusal makes the
+    /// worker find the task by that key instead.
     case paidDeduplicated
 
     /// The failure for a request that got no HTTP answer.

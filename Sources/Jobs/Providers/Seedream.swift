@@ -4,59 +4,42 @@ import Reactor
 
 /// `image_generation` with provider `bytedance`: Seedream on Ark,
 /// `POST {ARK_BASE_URL}/images/generations` (PROVIDERS.md §4). Synchronous: the answer lists the
-/// images as URLs that expire after 24 h, downloaded at once. Loop thread only.
+/// images as URLs that expire after 24 h, downloaded at once.
 ///
 /// Mapping choices: `width`×`height` become `size` "WxH"; `num_images` > 1 asks for a group
 /// (`sequential_image_generation: "auto"` with `max_images`), which lets the model return fewer;
 /// Seedream has no negative prompt, so `negative_prompt` is not sent; `seed` is sent as given
 /// (only 3.0-t2i honours it). The watermark is turned off unless `options` turns it on.
-public struct SeedreamClient: JobHandler {
+public struct Seedream: ProviderAPI {
+    public static let name = ProviderName(key: "bytedance", display: "Seedream (Ark)")
     public static let defaultModel = "seedream-4-0-250828"
-    static let api = "Seedream (Ark)"
 
     public init() {}
 
-    public func run(_ context: JobContext, finish: @escaping (JobOutcome) -> Void) {
-        let request: HTTPRequest
-        do {
-            let key = try context.credential("ARK_API_KEY")
-            let url = context.baseURL("ARK_BASE_URL", default: ArkErrors.defaultBaseURL) + "/images/generations"
-            request = .postJSON(
-                url: url, json: try Self.requestBody(context.params), headers: [("Authorization", "Bearer \(key)")],
-                timeout: 300)
-        } catch {
-            finish(.failed(error))
-            return
-        }
-        let started = context.loop.now
-        context.phase = "generating"
-        context.callProvider(request, errors: ArkErrors.seedream, submit: .paid) { result in
-            let images: [ProviderOutput]
-            var extra: [String: JSONValue] = [:]
-            let taskID: String?
-            do throws(JobFailure) {
-                let response = try result.get()
-                taskID = response.headers["x-request-id"]
-                let read = try Self.readImages(ProviderAnswer(response, api: Self.api, kind: .permanent))
-                images = read.images
-                if !read.errors.isEmpty { extra["image_errors"] = .array(read.errors.map { .string($0) }) }
-                if let model = read.model { extra["model"] = .string(model) }
-            } catch {
-                finish(.failed(error))
-                return
-            }
-            let waited = context.loop.now - started
-            context.saveImages(images, api: Self.api) { downloaded in
-                switch downloaded {
-                case .failure(let failure): finish(.failed(failure))
-                case .success(let files):
-                    finish(
-                        .completed(
-                            result: context.providerResult(
-                                files: files, taskID: taskID, providerSeconds: waited, extra: extra)))
-                }
-            }
-        }
+    public var name: ProviderName { Self.name }
+    public var errors: ProviderErrorTable { ArkErrors.seedream }
+    public var submitKind: SubmitKind { .paid }
+
+    public func connect(_ settings: ProviderSettings) throws(JobFailure) -> ProviderConnection {
+        try ArkErrors.connect(settings)
+    }
+
+    public func submitRequest(
+        _ job: ProviderJob, images: [String: ProviderImageInput], _ connection: ProviderConnection
+    )
+        throws(JobFailure) -> HTTPRequest
+    {
+        .postJSON(
+            url: connection.base + "/images/generations", json: try Self.requestBody(job.params),
+            headers: connection.headers(), timeout: 300)
+    }
+
+    public func readSubmit(_ answer: ProviderAnswer, _ job: ProviderJob) throws(JobFailure) -> SubmitOutcome {
+        let read = try Self.readImages(answer)
+        var extra: [String: JSONValue] = [:]
+        if !read.errors.isEmpty { extra["image_errors"] = .array(read.errors.map { .string($0) }) }
+        if let model = read.model { extra["model"] = .string(model) }
+        return .done(ProviderResult(files: read.images, taskID: answer.headers["x-request-id"], extra: extra))
     }
 
     static func requestBody(_ params: JobParams) throws(JobFailure) -> Data {
@@ -86,16 +69,16 @@ public struct SeedreamClient: JobHandler {
     /// be `{"error": {…}}` for one image of a group that failed (moderation); the job keeps the
     /// others, and fails only when none is left.
     static func readImages(_ answer: ProviderAnswer) throws(JobFailure) -> (
-        images: [ProviderOutput], errors: [String], model: String?
+        images: [ProviderFile], errors: [String], model: String?
     ) {
         guard let data = answer.value("data")?.arrayValue, !data.isEmpty else { throw answer.missing("data[]") }
-        var images: [ProviderOutput] = []
+        var images: [ProviderFile] = []
         var errors: [String] = []
         for (index, item) in data.enumerated() {
             if let url = item["url"]?.stringValue, !url.isEmpty {
-                images.append(.url(url))
+                images.append(ProviderFile(.url(url)))
             } else if let encoded = item["b64_json"]?.stringValue {
-                images.append(.base64(encoded, field: "data[\(index)].b64_json", kind: answer.kind))
+                images.append(ProviderFile(.base64(encoded, field: "data[\(index)].b64_json", kind: answer.kind)))
             } else if let error = item["error"] {
                 let code = error["code"]?.stringValue ?? "error"
                 errors.append("\(code): \(error["message"]?.stringValue ?? "")")

@@ -6,55 +6,47 @@ import Reactor
 /// `POST {OPENAI_BASE_URL}/chat/completions` (PROVIDERS.md §3a), with a strict JSON schema that
 /// forces `{"style": string, "palette": [{"hex", "weight"}]}`. The image goes as a URL, or as a
 /// `data:` URL when it is a local file. The answer is stored in `result` (`style`, `palette`),
-/// not as a file. Synchronous; loop thread only.
+/// not as a file. Synchronous, and cheap enough that a lost answer is simply asked again.
 ///
 /// Strict structured outputs may not enforce `minItems`/`maxItems` (not confirmed for every
 /// model), so the palette size is asked for in words and the answer kept as the model gave it.
-public struct OpenAIStyleAnalysisClient: JobHandler {
+public struct OpenAIStyleAnalysis: ProviderAPI {
     public static let defaultModel = "gpt-4o-mini"
     public static let defaultPaletteSize = 6
-    static let api = "OpenAI"
 
     public init() {}
 
-    public func run(_ context: JobContext, finish: @escaping (JobOutcome) -> Void) {
-        let request: HTTPRequest
-        do {
-            let key = try context.credential("OPENAI_API_KEY")
-            let url = context.baseURL("OPENAI_BASE_URL", default: "https://api.openai.com/v1") + "/chat/completions"
-            var headers: [(name: String, value: String)] = [("Authorization", "Bearer \(key)")]
-            if let organization = context.setting("OPENAI_ORG_ID") {
-                headers.append(("OpenAI-Organization", organization))
-            }
-            if let project = context.setting("OPENAI_PROJECT_ID") { headers.append(("OpenAI-Project", project)) }
-            request = .postJSON(url: url, json: try Self.requestBody(context), headers: headers, timeout: 300)
-        } catch {
-            finish(.failed(error))
-            return
-        }
-        let started = context.loop.now
-        context.phase = "analysing"
-        context.callProvider(request, errors: OpenAIErrors.table) { result in
-            do throws(JobFailure) {
-                let answer = try ProviderAnswer(result.get(), api: Self.api, kind: .permanent)
-                var extra = try Self.readAnalysis(answer)
-                extra["model"] = answer.value("model") ?? .string(Self.defaultModel)
-                if let usage = answer.value("usage") { extra["usage"] = usage }
-                finish(
-                    .completed(
-                        result: context.providerResult(
-                            files: [], taskID: answer.string("id"), providerSeconds: context.loop.now - started,
-                            extra: extra)))
-            } catch {
-                finish(.failed(error))
-            }
-        }
+    public var name: ProviderName { OpenAIImages.name }
+    public var errors: ProviderErrorTable { OpenAIErrors.table }
+    public var submitKind: SubmitKind { .retrySafe }
+    public var imageParams: [ImageParam] { [ImageParam("image", encoding: .dataURL, required: true)] }
+    public var submitPhase: String { "analysing" }
+
+    public func connect(_ settings: ProviderSettings) throws(JobFailure) -> ProviderConnection {
+        try OpenAIConnection.connect(settings)
     }
 
-    static func requestBody(_ context: JobContext) throws(JobFailure) -> Data {
-        let params = context.params
+    public func submitRequest(
+        _ job: ProviderJob, images: [String: ProviderImageInput], _ connection: ProviderConnection
+    )
+        throws(JobFailure) -> HTTPRequest
+    {
+        guard let image = images["image"] else { throw .permanent("params.image is required for style_analysis") }
+        return .postJSON(
+            url: connection.base + "/chat/completions", json: try Self.requestBody(job.params, image: image),
+            headers: connection.headers(), timeout: 300)
+    }
+
+    public func readSubmit(_ answer: ProviderAnswer, _ job: ProviderJob) throws(JobFailure) -> SubmitOutcome {
+        var extra = try Self.readAnalysis(answer)
+        extra["model"] = answer.value("model") ?? .string(Self.defaultModel)
+        if let usage = answer.value("usage") { extra["usage"] = usage }
+        return .done(ProviderResult(files: [], taskID: answer.string("id"), extra: extra))
+    }
+
+    /// The chat request: the instruction, the image, and the strict schema of the answer.
+    static func requestBody(_ params: JobParams, image: ProviderImageInput) throws(JobFailure) -> Data {
         let size = try params.int("palette_size", range: 1...32) ?? defaultPaletteSize
-        let image = try ProviderImageInput.resolve("image", in: context, encoding: .dataURL)
         let instruction = """
             Describe the visual style of this image in one or two sentences (medium, technique, lighting, mood). \
             Then give its \(size) dominant colours as hex codes (#RRGGBB), each with its weight: the share of the \

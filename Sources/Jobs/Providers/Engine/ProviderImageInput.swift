@@ -1,10 +1,11 @@
 import Foundation
+import JSON
 
 /// An input image as a provider's JSON body carries it: a URL as given, or a local file (a path
 /// or `{"job": ID}`) read and base64-encoded, as a `data:` URL or raw, per the provider
-/// (PROVIDERS.md §8 "Image inputs"). Loop thread (resolving `{"job": ID}` reads the store).
-struct ProviderImageInput {
-    enum Encoding {
+/// (PROVIDERS.md §8 "Image inputs").
+public struct ProviderImageInput: Sendable, Equatable {
+    public enum Encoding: Sendable {
         /// `data:image/png;base64,…`, lower-case format (OpenAI, Ark).
         case dataURL
         /// Plain base64 without a `data:` prefix (Kling, BRIA).
@@ -16,19 +17,21 @@ struct ProviderImageInput {
     static let largestInlineBytes = 20 << 20
 
     /// The text to put in the request.
-    let value: String
+    public let value: String
     /// True when `value` is the caller's URL rather than inline bytes.
-    let isURL: Bool
+    public let isURL: Bool
 
-    /// Resolves `params[key]` and encodes a local file as `encoding`. Reading the file blocks the
+    public init(value: String, isURL: Bool) {
+        self.value = value
+        self.isURL = isURL
+    }
+
+    /// Resolves an image param and encodes a local file as `encoding`. Reading the file blocks the
     /// loop for the few milliseconds a 20 MB read takes at most; the cap keeps it at that.
-    static func resolve(_ key: String, in context: JobContext, encoding: Encoding) throws(JobFailure)
+    static func resolve(_ raw: JSONValue, key: String, inputs: InputResolver, encoding: Encoding) throws(JobFailure)
         -> ProviderImageInput
     {
-        guard let raw = context.params[key] else {
-            throw .permanent("params.\(key) is required for \(context.job.typeName)")
-        }
-        switch try context.inputs.resolve(raw, key: key, kind: .image) {
+        switch try inputs.resolve(raw, key: key, kind: .image) {
         case .url(let url):
             return ProviderImageInput(value: url, isURL: true)
         case .file(let path):
