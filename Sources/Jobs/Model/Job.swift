@@ -41,6 +41,16 @@ public struct Job: Sendable {
 
     public var type: JobType? { JobType(rawValue: typeName) }
 
+    /// The claim order every store keeps: types claimed first (keying), then higher priority,
+    /// then the older job.
+    public static func claimsBefore(_ a: Job, _ b: Job) -> Bool {
+        let aFirst = a.type?.isClaimedFirst ?? false
+        let bFirst = b.type?.isClaimedFirst ?? false
+        if aFirst != bFirst { return aFirst }
+        if a.priority != b.priority { return a.priority > b.priority }
+        return a.id < b.id
+    }
+
     /// Whether claiming this run counted an attempt: it did unless the run resumes a provider
     /// task an earlier run paid for (polling is free; the paid part happened once). A failure of a
     /// run that counted none counts one then.

@@ -32,7 +32,7 @@ public struct JobPruner {
     /// by a failed removal is only disk space, but a row whose files were deleted would
     /// promise outputs that are gone.
     public func prune(olderThan seconds: Double, dryRun: Bool) throws -> [Entry] {
-        let finished = OperationsDatabase.sqlList(OperationsDatabase.finishedStatuses)
+        let finished = StoreSQL.finished
         let ended = "coalesce(finished_at, updated_at, created_at)"
         try connection.execute("BEGIN IMMEDIATE")
         var entries: [Entry]

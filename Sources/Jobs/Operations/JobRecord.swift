@@ -37,9 +37,9 @@ public struct JobRecord: Sendable {
 
     /// The select list that goes with `init(row:columns:)`.
     static func selectList(table: String = "jobs") -> String {
-        let held = OperationsDatabase.sqlList(OperationsDatabase.heldStatuses)
+        let held = StoreSQL.held
         return """
-            \(table).*, (\(JobSchema.gateKeyExpression)) AS _provider,
+            \(table).*, (\(StoreSQL.gateKey)) AS _provider,
             \(OperationsDatabase.secondsSince("created_at")) AS _age,
             \(OperationsDatabase.secondsSince("finished_at")) AS _ended,
             CASE WHEN started_at IS NULL THEN NULL

@@ -44,7 +44,7 @@ public struct QueueOverview: Sendable {
             var overview = QueueOverview()
             try connection.execute("BEGIN")
             defer { try? connection.execute("COMMIT") }
-            let held = OperationsDatabase.sqlList(OperationsDatabase.heldStatuses)
+            let held = StoreSQL.held
             overview.active = try connection.query(
                 "SELECT \(JobRecord.selectList()) FROM jobs WHERE status IN \(held) ORDER BY started_at, id LIMIT 200"
             ).map { JobRecord(row: $0, columns: columnNames) }
@@ -64,7 +64,7 @@ public struct QueueOverview: Sendable {
             {
                 overview.finishedLastHour[row["status"]?.string ?? ""] = Int(row["n"]?.int ?? 0)
             }
-            let finished = OperationsDatabase.sqlList(OperationsDatabase.finishedStatuses)
+            let finished = StoreSQL.finished
             overview.recent = try connection.query(
                 """
                 SELECT \(JobRecord.selectList()) FROM jobs WHERE status IN \(finished)

@@ -100,7 +100,7 @@ public struct QueueStatistics: Sendable {
             """
             SELECT provider, sum(status = '\(JobStatus.failed.rawValue)') AS failed,
                 sum(error LIKE '%HTTP 429%' OR error LIKE '%rate limit%') AS limited
-            FROM (SELECT (\(JobSchema.gateKeyExpression)) AS provider, status, error FROM jobs WHERE error IS NOT NULL)
+            FROM (SELECT (\(StoreSQL.gateKey)) AS provider, status, error FROM jobs WHERE error IS NOT NULL)
             GROUP BY provider
             """)
         var result: [String: ProviderErrors] = [:]

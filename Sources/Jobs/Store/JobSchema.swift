@@ -97,13 +97,4 @@ public enum JobSchema {
         }
         return id
     }
-
-    /// The SQL expression for a row's gate key: its provider, or the type's default.
-    /// Malformed params must not break the claim query, hence `json_valid`.
-    static let gateKeyExpression = """
-        coalesce(CASE WHEN json_valid(params) AND json_type(params, '$.provider') = 'text' \
-        THEN json_extract(params, '$.provider') END, \
-        CASE job_type WHEN 'background_removal' THEN 'bria' WHEN 'style_analysis' THEN 'openai' \
-        WHEN 'video_keying' THEN 'ffmpeg' WHEN 'video_stitching' THEN 'ffmpeg' ELSE '' END)
-        """
 }
