@@ -3,9 +3,9 @@ import Foundation
 /// Decodes the base64 images providers put in their answers (`b64_json`).
 ///
 /// Strict standard base64 (RFC 4648 §4, padded) is decoded here with a lookup table, four
-/// characters at a time; Foundation's decoder took about 7 % of the worker's instructions per
-/// image job (bench/RESULTS.md). Anything else — line breaks, URL-safe letters, missing
-/// padding — goes to Foundation's lenient decoder, as before. Plain functions; any thread.
+/// characters at a time, one pass and one allocation; Foundation's decoder validates and copies
+/// more than that. Anything else — line breaks, URL-safe letters, missing padding — goes to
+/// Foundation's lenient decoder. Plain functions; any thread.
 public enum Base64Image {
     /// The bytes of `text`, or nil when it is not base64 even leniently read.
     public static func decode(_ text: String) -> Data? {

@@ -167,3 +167,6 @@ public final class JobFiles {
         pending.removeAll()
     }
 }
+
+@available(*, unavailable, message: "a job's files belong to the loop thread; writer threads get only Sendable values")
+extension JobFiles: Sendable {}

@@ -11,9 +11,9 @@ public struct JobOutputs: Sendable {
         directory = Self.absolute(root) + "/\(jobID)"
     }
 
-    /// Absolute roots standardized once: `URL.standardizedFileURL` cost 34k instructions per
-    /// job on the loop (bench/RESULTS.md). Relative roots depend on the working directory, so
-    /// they are not remembered.
+    /// Absolute roots standardized once, not per job: `URL.standardizedFileURL` walks Foundation's
+    /// URL machinery on the loop. Relative roots depend on the working directory, so they are
+    /// not remembered.
     private static let standardizedRoots = Mutex<[String: String]>([:])
 
     private static func absolute(_ root: String) -> String {

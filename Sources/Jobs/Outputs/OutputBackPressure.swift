@@ -3,9 +3,9 @@ import Reactor
 /// Bounds the bytes of output files waiting for a writer thread, by pausing the intake of
 /// provider answers while too many are queued.
 ///
-/// When 2,000 image jobs finish in the same second, the loop decodes their answers far faster
-/// than the disk takes the files (fsync per file), and every decoded image waited in memory:
-/// peak RSS grew by ~20 MB at C = 2,000 (bench/RESULTS.md). Above `highWater` bytes queued,
+/// When thousands of image jobs finish in the same second, the loop reads their answers far
+/// faster than the disk takes the files (fsync per file), and without a bound every image would
+/// wait in memory: the worker's memory would grow with the burst. Above `highWater` bytes queued,
 /// `pause(true)` stops reading answers (they wait in the kernel's socket buffers); once the
 /// writers bring the queue under `lowWater`, `pause(false)` resumes. Requests still go out and
 /// timeouts still run while paused.

@@ -57,3 +57,6 @@ final class LeaseKeeper {
         timers.append(timer)
     }
 }
+
+@available(*, unavailable, message: "leases are kept on the loop thread")
+extension LeaseKeeper: Sendable {}

@@ -187,8 +187,8 @@ public final class WorkerLog: Sendable {
         }
     }
 
-    /// `2026-11-29T09:07:22.123Z`, built digit by digit into a fixed buffer: `String(format:)`
-    /// went through CoreFoundation's formatter on every line (bench/RESULTS.md).
+    /// `2026-11-29T09:07:22.123Z`, built digit by digit into a fixed buffer: every line carries
+    /// one, and `String(format:)` would go through CoreFoundation's formatter each time.
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)

@@ -140,3 +140,6 @@ final class ProviderRequester {
             "\(errors.name) is rate limiting (HTTP 429); \(scope) \(DurationText.seconds(wait))", event: "rate_limited")
     }
 }
+
+@available(*, unavailable, message: "a requester belongs to the loop thread")
+extension ProviderRequester: Sendable {}

@@ -301,3 +301,6 @@ final class ProviderRun {
         }
     }
 }
+
+@available(*, unavailable, message: "a provider run belongs to the loop thread")
+extension ProviderRun: Sendable {}

@@ -67,3 +67,6 @@ public final class ProviderThrottle {
     /// The spacing between requests to `provider`, nil when it has no rate.
     public func spacing(for provider: String) -> Double? { spacing[provider] }
 }
+
+@available(*, unavailable, message: "the throttle belongs to the loop thread")
+extension ProviderThrottle: Sendable {}
