@@ -10,6 +10,9 @@ public enum JobStatus: String, Sendable, CaseIterable {
     case cancelled
     /// Another program asked for cancellation; the worker ends the job as `cancelled`.
     case cancelRequested = "cancel_requested"
+    /// A pipeline step whose parents have not all completed; it becomes `queued` in the same
+    /// transaction as its last parent's completion (docs/pipelines.md).
+    case waiting
 
     /// The statuses of a job a worker is running now.
     public static let running: [JobStatus] = [.processing, .keyingProcessing]

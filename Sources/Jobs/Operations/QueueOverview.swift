@@ -10,6 +10,8 @@ public struct QueueOverview: Sendable {
     public var queuedNow = 0
     /// Queued jobs waiting for a retry time (`run_after` in the future).
     public var queuedLater = 0
+    /// Pipeline steps waiting for their parents.
+    public var waiting = 0
     /// Jobs that finished in the last hour, by status word.
     public var finishedLastHour: [String: Int] = [:]
     /// The latest finished jobs, newest first.
@@ -56,6 +58,9 @@ public struct QueueOverview: Sendable {
             ).first
             overview.queuedNow = Int(queue?["now"]?.int ?? 0)
             overview.queuedLater = Int(queue?["later"]?.int ?? 0)
+            overview.waiting = Int(
+                try connection.query("SELECT count(*) AS n FROM jobs WHERE status = \(StoreSQL.word(.waiting))").first?[
+                    "n"]?.int ?? 0)
             for row in try connection.query(
                 """
                 SELECT status, count(*) AS n FROM jobs

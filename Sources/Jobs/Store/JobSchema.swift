@@ -39,6 +39,16 @@ public enum JobSchema {
         // (`ExternalTaskID`). The same when a lost submit is sent again; one more when the
         // worker means to pay for a new task (the provider's own "failed", or `retry`).
         ("submission", "INTEGER NOT NULL DEFAULT 1"),
+        // Pipelines (docs/pipelines.md): the pipeline and the step this job runs, its instance of a
+        // `for_each` step, what must complete first (`{"steps": [...], "jobs": [...]}`), the step
+        // whose files a `for_each` step runs over, and the params as submitted, with their
+        // `{"step": …}` references (`params` gets them resolved when the step is released).
+        ("pipeline_id", "INTEGER"),
+        ("step", "TEXT"),
+        ("step_index", "INTEGER"),
+        ("needs", "TEXT"),
+        ("for_each", "TEXT"),
+        ("template", "TEXT"),
     ]
 
     /// Brings the database at `connection` to the current schema. Idempotent.
@@ -69,6 +79,14 @@ public enum JobSchema {
                 CREATE INDEX IF NOT EXISTS jobs_claim_order ON jobs(status, priority DESC, id);
                 DROP INDEX IF EXISTS jobs_status_type;
                 CREATE INDEX IF NOT EXISTS jobs_type_claim_order ON jobs(status, job_type, priority DESC, id);
+                """)
+            try connection.execute(
+                """
+                CREATE TABLE IF NOT EXISTS pipelines (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT '', document TEXT NOT NULL,
+                    created_at TEXT NOT NULL DEFAULT (\(nowExpression))
+                );
+                CREATE INDEX IF NOT EXISTS jobs_pipeline ON jobs(pipeline_id, step) WHERE pipeline_id IS NOT NULL;
                 """)
             try createMetadata(connection)
             try connection.execute(WorkerTable.createSQL)

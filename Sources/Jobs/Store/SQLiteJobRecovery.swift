@@ -27,6 +27,9 @@ extension SQLiteJobStore {
                     let rows = try connection.query(
                         Self.requeueAbandoned, [.real(now), .text(deadList), .text(myOwner), .integer(Int64(limit))])
                     try connection.run(Self.markWorkersGone, [.real(now), .text(deadList), .text(myOwner)])
+                    for row in rows where row["status"]?.string != JobStatus.queued.rawValue {
+                        if let id = row["id"]?.int { try PipelineRelease.afterEnded(id, on: connection) }
+                    }
                     counted.value = rows.count
                 },
                 afterCommit: { reply.value(counted.value) }))
@@ -56,7 +59,7 @@ extension SQLiteJobStore {
             lease_owner = NULL, lease_until = NULL, updated_at = \(now)
         WHERE status IN \(StoreSQL.held) AND lease_owner IS NOT ?3
           AND (lease_until IS NULL OR lease_until < ?1 OR lease_owner IN (SELECT value FROM json_each(?2)))
-        RETURNING id
+        RETURNING id, status
         """
 
     private static let markWorkersGone = """

@@ -16,14 +16,17 @@ enum SQLiteJobUpdates {
             try connection.run(
                 "UPDATE jobs SET status = \(StoreSQL.word(.completed)), result = ?2, error = NULL, progress = 1, \(done) WHERE id = ?1 \(mine)",
                 [.integer(id), .text(result)])
+            if connection.changes > 0 { try PipelineRelease.afterCompleted(id, on: connection) }
         case .failed(let id, let error, let attempts):
             try connection.run(
                 "UPDATE jobs SET status = \(StoreSQL.word(.failed)), error = ?2, attempts = ?3, \(done) WHERE id = ?1 \(mine)",
                 [.integer(id), .text(error), .integer(Int64(attempts))])
+            if connection.changes > 0 { try PipelineRelease.afterEnded(id, on: connection) }
         case .cancelled(let id, let reason):
             try connection.run(
                 "UPDATE jobs SET status = \(StoreSQL.word(.cancelled)), error = ?2, \(done) WHERE id = ?1",
                 [.integer(id), .text(reason)])
+            if connection.changes > 0 { try PipelineRelease.afterEnded(id, on: connection) }
         case .retry(let id, let error, let runAfter, let attempts):
             // A cancel requested meanwhile wins: the job ends instead of going back to the queue.
             try connection.run(
