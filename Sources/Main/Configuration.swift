@@ -94,12 +94,49 @@ struct Configuration {
                     "\(upper)_RATE_PER_MIN", default: 0, minimum: 0.001)
             }
         }
+        settings.prices = try prices()
+        settings.budgets = try budgets()
         settings.values = values
         try Self.checkWritableDirectory(settings.outputDirectory, setting: "OUTPUT_DIR")
         let databaseDirectory = (settings.databasePath as NSString).deletingLastPathComponent
         try Self.checkWritableDirectory(
             databaseDirectory.isEmpty ? "." : databaseDirectory, setting: "JOBS_DB", create: false)
         return settings
+    }
+
+    /// The shipped price table, or `PRICES_FILE` in its place.
+    func prices() throws -> PriceTable {
+        guard let path = string("PRICES_FILE") else { return .shipped }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(message: "PRICES_FILE: cannot read \(path): \(error.localizedDescription)")
+        }
+        do {
+            return try PriceTable.parse(text)
+        } catch {
+            throw ConfigurationError(message: "PRICES_FILE \(path): \(error.message)")
+        }
+    }
+
+    /// `DAILY_BUDGET_USD` and `<PROVIDER>_DAILY_BUDGET_USD`, in US dollars per UTC day.
+    func budgets() throws -> DailyBudgets {
+        func dollars(_ name: String) throws -> Double? {
+            guard let text = string(name) else { return nil }
+            let digits = text.hasPrefix("$") ? String(text.dropFirst()) : text
+            guard let value = Double(digits), value >= 0, value.isFinite else {
+                throw ConfigurationError(message: "\(name) must be a number of US dollars, 0 or more, got '\(text)'")
+            }
+            return value
+        }
+        var budgets = DailyBudgets(overall: try dollars("DAILY_BUDGET_USD"))
+        for provider in Self.providers {
+            if let limit = try dollars("\(provider.uppercased())_DAILY_BUDGET_USD") {
+                budgets.perProvider[provider] = limit
+            }
+        }
+        return budgets
     }
 
     /// Secret values to keep out of logs, errors and results.

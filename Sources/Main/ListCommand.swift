@@ -10,7 +10,8 @@ struct ListCommand: ParsableCommand {
         discussion: """
             Columns: ID, TYPE, PROVIDER, STATUS (the words in jobs.db), PROGRESS, TRIES (attempts/max), \
             AGE (since it was queued), TIME (how long it ran, or runs so far; 'retry in …' while it waits \
-            for a retry) and the start of the ERROR (see `show ID` for all of it).
+            for a retry, 'held for …' while a daily budget holds it), COST (when a job shown was paid \
+            for) and the start of the ERROR, or of why a held job waits (see `show ID` for all of it).
             Statuses: \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")); \
             'running' means processing, keying_processing and cancel_requested; 'finished' means \
             completed, failed and cancelled.
@@ -67,19 +68,23 @@ struct ListCommand: ParsableCommand {
     static func table(_ jobs: [JobRecord], now: Double) -> String {
         // The pipeline column only when some job shown belongs to one.
         let pipelines = jobs.contains { $0.pipelineID != nil }
+        // The cost column only when some job shown was paid for.
+        let costs = jobs.contains { $0.costText != nil }
         var table = TextTable(
             [
                 .init(title: "ID", alignRight: true), .init(title: "TYPE"), .init(title: "PROVIDER"),
                 .init(title: "STATUS"), .init(title: "PROGRESS", alignRight: true), .init(title: "TRIES"),
                 .init(title: "AGE", alignRight: true), .init(title: "TIME"),
-            ] + (pipelines ? [.init(title: "PIPELINE")] : []) + [.init(title: "ERROR", maxWidth: 48)])
+            ] + (pipelines ? [.init(title: "PIPELINE")] : []) + (costs ? [.init(title: "COST", maxWidth: 24)] : [])
+                + [.init(title: "ERROR", maxWidth: 48)])
         for job in jobs {
             table.add(
                 [
                     String(job.id), job.type, job.provider, job.status, progressText(job),
                     "\(job.attempts)/\(job.maxAttempts)",
                     job.ageSeconds.map(DurationText.format) ?? "-", timeText(job, now: now),
-                ] + (pipelines ? [pipelineText(job)] : []) + [job.error ?? ""])
+                ] + (pipelines ? [pipelineText(job)] : []) + (costs ? [job.costText ?? "-"] : [])
+                    + [job.isHeld ? job.hold ?? "" : job.error ?? ""])
         }
         return table.render()
     }
@@ -98,7 +103,8 @@ struct ListCommand: ParsableCommand {
 
     static func timeText(_ job: JobRecord, now: Double) -> String {
         if job.jobStatus == .queued {
-            return job.runAfter > now ? "retry in " + DurationText.format(job.runAfter - now) : "-"
+            let wait = job.isHeld ? "held for " : "retry in "
+            return job.runAfter > now ? wait + DurationText.format(job.runAfter - now) : "-"
         }
         return job.runSeconds.map(DurationText.format) ?? "-"
     }

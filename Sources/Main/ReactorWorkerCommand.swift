@@ -19,13 +19,14 @@ struct ReactorWorkerCommand: ParsableCommand {
               reactor-worker list --status failed      # also: show, cancel, retry, stats
               reactor-worker workers                   # the workers on this jobs.db and their limits
               reactor-worker submit pipeline.json      # a pipeline of steps (docs/pipelines.md)
+              reactor-worker prices                    # what jobs cost; budgets in docs/spend.md
             Operating it: docs/operations.md.
             """,
         version: ReactorWorkerVersion.text,
         subcommands: [
             RunCommand.self, EnqueueCommand.self, ListCommand.self, ShowCommand.self, CancelCommand.self,
             RetryCommand.self, StatsCommand.self, PruneCommand.self, WatchCommand.self, WorkersCommand.self,
-            SubmitCommand.self, PipelineCommand.self,
+            SubmitCommand.self, PipelineCommand.self, PricesCommand.self,
         ],
         defaultSubcommand: RunCommand.self)
 }

@@ -59,6 +59,7 @@ struct ShowCommand: ParsableCommand {
     }
 
     private static func describe(_ name: String, _ value: SQLiteValue, job: JobRecord) -> String {
+        if name == "cost_usd", let usd = value.double { return Money.text(usd) }
         guard let text = value.string else { return "-" }
         switch name {
         case "created_at":

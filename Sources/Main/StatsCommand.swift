@@ -11,8 +11,11 @@ struct StatsCommand: ParsableCommand {
             Jobs per minute counts jobs that completed or failed in the last hour, divided by 60. Run \
             times are from started_at to finished_at of completed jobs (their last attempt). Provider \
             errors count failed jobs, and jobs whose error says the provider rate-limited them (HTTP 429).
+            Spend is the money of submissions the providers accepted, by UTC day, from the price table \
+            (see `reactor-worker prices`); budgets left count submits on their way too. Budgets come \
+            from DAILY_BUDGET_USD and <PROVIDER>_DAILY_BUDGET_USD in the environment or .env.
             --json prints one object with the keys total, by_status, by_type, last_hour, durations, \
-            workers (as `workers --json` prints them) and provider_errors.
+            workers (as `workers --json` prints them), open_pipelines, spend and provider_errors.
             Examples:
               reactor-worker stats
               reactor-worker stats --json | jq '.by_status.failed'
@@ -24,7 +27,13 @@ struct StatsCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let stats = runOperation { try QueueStatistics.read(path: database.path) }
+        let budgets: DailyBudgets
+        do {
+            budgets = try Configuration().budgets()
+        } catch {
+            exitWithError("\(error)", code: 2)
+        }
+        let stats = runOperation { try QueueStatistics.read(path: database.path, budgets: budgets) }
         if json {
             printJSON(stats.json)
         } else {
@@ -71,6 +80,8 @@ struct StatsCommand: ParsableCommand {
                 "Pipelines in progress: \(stats.openPipelines.count) (" + shown.joined(separator: ", ")
                     + (stats.openPipelines.count > 10 ? ", …" : "") + " completed)")
         }
+        lines.append("")
+        lines += SpendLines.render(stats.spend)
         let hour = stats.finishedLastHour
         lines.append("")
         lines.append(

@@ -47,7 +47,8 @@ final class Worker {
             if let metricsSettings = try Configuration(values: settings.values).metricsSettings() {
                 metrics = MetricsReporter(
                     loop: loop, scheduler: scheduler, databasePath: settings.databasePath,
-                    directory: metricsSettings.directory, interval: metricsSettings.interval, log: log)
+                    directory: metricsSettings.directory, interval: metricsSettings.interval, log: log,
+                    budgets: settings.budgets)
             }
         } catch {
             exitWithError("\(error)")
@@ -73,12 +74,26 @@ final class Worker {
         log.info(
             "reactor-worker started: MAX_CONCURRENT_JOBS=\(settings.maxConcurrentJobs), MEDIA_POOL_SIZE=\(settings.mediaPoolSize), JOBS_DB=\(settings.databasePath), OUTPUT_DIR=\(settings.outputDirectory), pid \(getpid())"
         )
+        logSpendSettings()
         watchDatabaseFiles()
         scheduler.start()
         metrics?.start()
         loop.run()
         changeWatcher?.stop()
         for watcher in signals { watcher.stop() }
+    }
+
+    /// The budgets in force and where the prices come from, when a studio set either.
+    private func logSpendSettings() {
+        let budgets = settings.budgets
+        var parts = budgets.perProvider.keys.sorted().map {
+            "\($0) \(Money.text(budgets.perProvider[$0]!)) (\($0.uppercased())_DAILY_BUDGET_USD)"
+        }
+        if let overall = budgets.overall { parts.append("all providers \(Money.text(overall)) (DAILY_BUDGET_USD)") }
+        if !parts.isEmpty { log.info("daily budgets (UTC days): " + parts.joined(separator: ", ")) }
+        if let file = settings.values["PRICES_FILE"], !file.isEmpty {
+            log.info("prices from PRICES_FILE \(file): \(settings.prices.prices.count) prices")
+        }
     }
 
     /// Change hints: inotify on jobs.db and its WAL, so a row another program inserts is claimed

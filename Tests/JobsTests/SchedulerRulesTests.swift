@@ -150,6 +150,45 @@ final class SchedulerRulesTests: XCTestCase {
         XCTAssertEqual(onLoop { self.store.row(id)?.job.attempts }, 3)
     }
 
+    func testAJobHeldByABudgetWaitsQueuedWithItsReasonSpendingNoAttemptWhileOthersRun() {
+        let midnight = UTCDay.nextMidnight(after: clock.now)
+        make(capacity: 2) { context, finish in
+            if context.provider == "kling" {
+                finish(.held(reason: "waiting for budget: kling has spent $40.00 of $40.00 today", until: midnight))
+            } else {
+                finish(.completed(result: [:]))
+            }
+        }
+        let (kling, openai) = onLoop {
+            (
+                self.store.insert("animation", params: #"{"provider":"kling"}"#),
+                self.store.insert("image_generation", params: #"{"provider":"openai"}"#)
+            )
+        }
+        onLoop { self.scheduler.start() }
+        eventually("the OpenAI job ran") { self.store.row(openai)?.status == .completed }
+        eventually("the Kling job is held") { self.store.row(kling)?.hold != nil }
+        let row = onLoop { self.store.row(kling)! }
+        XCTAssertEqual(row.status, .queued)
+        XCTAssertEqual(row.runAfter, midnight)
+        XCTAssertEqual(row.job.attempts, 0, "the held run's attempt is given back")
+        XCTAssertNil(row.error)
+        onLoop { self.scheduler.changeHint() }
+        XCTAssertEqual(onLoop { self.started.filter { $0 == kling }.count }, 1, "not claimed again before midnight")
+        XCTAssertEqual(
+            onLoop {
+                var counts = (0, 0)
+                self.store.queuedCount { counts = ($0, $1) }
+                return counts.1
+            }, 1, "held jobs are counted apart, so --drain does not wait for them")
+        // A worker that starts (perhaps with a higher budget) lets held jobs look again.
+        onLoop {
+            self.store.record(.releaseHolds)
+            self.scheduler.changeHint()
+        }
+        eventually("claimed again") { self.started.filter { $0 == kling }.count == 2 }
+    }
+
     func testAPermanentFailureIsNotRetried() {
         make { _, finish in finish(.failed(.permanent("params.prompt is required"))) }
         let id = onLoop { self.store.insert("image_generation", params: #"{"provider":"openai"}"#) }

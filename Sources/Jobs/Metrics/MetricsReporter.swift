@@ -20,12 +20,12 @@ public final class MetricsReporter {
     /// `directory` is METRICS_DIR (created if missing); counts come from `databasePath`.
     public init(
         loop: EventLoop, scheduler: Scheduler, databasePath: String, directory: String, interval: Double,
-        log: WorkerLog
+        log: WorkerLog, budgets: DailyBudgets = DailyBudgets()
     ) {
         self.loop = loop
         self.scheduler = scheduler
         self.interval = interval
-        output = MetricsOutput(databasePath: databasePath, directory: directory, log: log)
+        output = MetricsOutput(databasePath: databasePath, directory: directory, log: log, budgets: budgets)
     }
 
     /// Starts counting finished runs and writing the file (the first one at once). Loop thread.
@@ -74,11 +74,13 @@ private final class MetricsOutput: @unchecked Sendable {
     private let databasePath: String
     private let directory: String
     private let log: WorkerLog
+    private let budgets: DailyBudgets
     private let busy = Mutex(false)
     private var connection: SQLiteConnection?
     private var lastError: String?
 
-    init(databasePath: String, directory: String, log: WorkerLog) {
+    init(databasePath: String, directory: String, log: WorkerLog, budgets: DailyBudgets) {
+        self.budgets = budgets
         self.databasePath = databasePath
         self.directory = directory
         self.log = log
@@ -128,11 +130,14 @@ private final class MetricsOutput: @unchecked Sendable {
         ).map { ($0["job_type"]?.string ?? "", $0["status"]?.string ?? "", Int($0["n"]?.int ?? 0)) }
         let queue = try connection.query(
             """
-            SELECT sum(run_after <= ?1) AS now, sum(run_after > ?1) AS later
+            SELECT sum(run_after <= ?1) AS now, sum(run_after > ?1 AND hold IS NULL) AS later,
+                sum(run_after > ?1 AND hold IS NOT NULL) AS held
             FROM jobs WHERE status = '\(JobStatus.queued.rawValue)'
             """, [.real(sample.takenAt)]
         ).first
         sample.queuedNow = Int(queue?["now"]?.int ?? 0)
         sample.queuedLater = Int(queue?["later"]?.int ?? 0)
+        sample.queuedHeld = Int(queue?["held"]?.int ?? 0)
+        sample.spend = try SpendReport.read(connection, budgets: budgets, now: sample.takenAt)
     }
 }

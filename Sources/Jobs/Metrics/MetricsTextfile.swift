@@ -11,6 +11,10 @@ public struct MetricsSample: Sendable {
     /// Queued rows runnable now, and queued rows waiting for a retry time.
     public var queuedNow = 0
     public var queuedLater = 0
+    /// Queued rows a daily budget holds back.
+    public var queuedHeld = 0
+    /// Money per provider and the budgets left (nil until read from `jobs.db`).
+    public var spend: SpendReport?
     /// Unix seconds when this worker started and when the sample was taken.
     public var startedAt: Double
     public var takenAt: Double
@@ -46,6 +50,10 @@ public enum MetricsTextfile {
         out.sample("reactor_worker_queue_depth", [], Double(sample.queuedNow))
         out.family("reactor_worker_queue_waiting_retry", .gauge, help: "Queued jobs waiting for their retry time.")
         out.sample("reactor_worker_queue_waiting_retry", [], Double(sample.queuedLater))
+
+        out.family("reactor_worker_queue_held_by_budget", .gauge, help: "Queued jobs a daily budget holds back.")
+        out.sample("reactor_worker_queue_held_by_budget", [], Double(sample.queuedHeld))
+        if let spend = sample.spend { renderSpend(spend, into: &out) }
 
         out.family("reactor_worker_capacity", .gauge, help: "Slots in this worker's gate (MAX_CONCURRENT_JOBS).")
         out.sample("reactor_worker_capacity", [], Double(sample.scheduler.capacity))
@@ -116,6 +124,39 @@ public enum MetricsTextfile {
             help: "Unix time this file was written; alert when it stops moving.")
         out.sample("reactor_worker_metrics_updated_seconds", [], (sample.takenAt * 1000).rounded() / 1000)
         return out.text
+    }
+
+    /// Spend from the `spend` table, so it counts every worker on the database and survives restarts.
+    private static func renderSpend(_ spend: SpendReport, into out: inout PrometheusText) {
+        let providers = spend.providers.keys.sorted()
+        out.family(
+            "reactor_worker_spend_usd_total", .counter,
+            help: "US dollars of paid provider submissions in jobs.db, estimated from the price table, by provider.")
+        for name in providers {
+            out.sample("reactor_worker_spend_usd_total", [("provider", name)], spend.providers[name]!.totalUSD)
+        }
+        out.family("reactor_worker_spend_today_usd", .gauge, help: "US dollars spent today (UTC), by provider.")
+        for name in providers {
+            out.sample("reactor_worker_spend_today_usd", [("provider", name)], spend.providers[name]!.todayUSD)
+        }
+        out.family(
+            "reactor_worker_unpriced_submissions_total", .counter,
+            help: "Paid submissions the price table has no price for, by provider.")
+        for name in providers {
+            out.sample(
+                "reactor_worker_unpriced_submissions_total", [("provider", name)],
+                Double(spend.providers[name]!.unpriced))
+        }
+        out.family(
+            "reactor_worker_budget_left_usd", .gauge,
+            help: "US dollars left today of each daily budget (provider=\"all\": DAILY_BUDGET_USD).")
+        for name in providers {
+            guard let left = spend.providers[name]!.budgetLeftUSD else { continue }
+            out.sample("reactor_worker_budget_left_usd", [("provider", name)], left)
+        }
+        if let left = spend.overallBudgetLeftUSD {
+            out.sample("reactor_worker_budget_left_usd", [("provider", "all")], left)
+        }
     }
 
     /// Writes `text` to `directory/name` atomically: a hidden temporary file in the same

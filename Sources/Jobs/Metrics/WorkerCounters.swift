@@ -30,7 +30,7 @@ public struct WorkerCounters: Sendable {
         case .failed, .retrying:
             providerErrors[ended.provider, default: 0] += 1
             if let error = ended.error, Self.isRateLimit(error) { rateLimited[ended.provider, default: 0] += 1 }
-        case .cancelled:
+        case .cancelled, .held:
             break
         }
     }

@@ -4,6 +4,10 @@ import JSON
 public enum JobOutcome: Sendable {
     case completed(result: JSONValue)
     case failed(JobFailure)
+    /// Not paid for and not run: paying now would go over a daily budget. The job waits, queued,
+    /// until `until` (unix seconds; the next UTC day), with `reason` for the user, and the attempt
+    /// is given back.
+    case held(reason: String, until: Double)
 }
 
 /// Why a run failed, in words for the user, and whether trying again may help.

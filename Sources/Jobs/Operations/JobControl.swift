@@ -88,7 +88,7 @@ public struct JobControl {
                     UPDATE jobs SET status = '\(JobStatus.queued.rawValue)', attempts = 0, interruptions = 0,
                         submission = submission + 1, run_after = 0,
                         error = NULL, result = NULL, progress = 0, started_at = NULL, finished_at = NULL,
-                        provider_task_id = NULL, provider_state = NULL, lease_owner = NULL, lease_until = NULL,
+                        provider_task_id = NULL, provider_state = NULL, lease_owner = NULL, lease_until = NULL, hold = NULL,
                         updated_at = \(JobSchema.nowExpression)
                     WHERE id = ?
                     """, [.integer(id)])

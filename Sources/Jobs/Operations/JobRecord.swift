@@ -29,6 +29,14 @@ public struct JobRecord: Sendable {
     public var step: String?
     public var stepIndex: Int?
     public var needs: String?
+    /// Why a queued job waits though it could run (a daily budget spent), from the `hold` column.
+    public var hold: String?
+    /// What its paid submissions cost: money from the price table (nil: no price, `costNote`
+    /// says why), the provider's units and their name.
+    public var costUSD: Double?
+    public var costUnits: Double?
+    public var costUnit: String?
+    public var costNote: String?
     /// Seconds since the row was created.
     public var ageSeconds: Double?
     /// Seconds the last attempt ran: until now while running, until `finished_at` after.
@@ -37,6 +45,17 @@ public struct JobRecord: Sendable {
     public var finishedSecondsAgo: Double?
     /// Every column of the row in table order, for `show`, including ones added later.
     public var columns: [(name: String, value: SQLiteValue)]
+
+    /// Whether the job is queued and held back (by a budget) for now.
+    public var isHeld: Bool { jobStatus == .queued && hold != nil }
+
+    /// "$0.02 (8 credits)", "32 credits (no price known for leonardo x)", nil when never paid for.
+    public var costText: String? {
+        let units = costUnits.map { "\(Money.amount($0)) \(costUnit ?? "")".trimmingCharacters(in: .whitespaces) }
+        if let usd = costUSD { return Money.text(usd) + (units.map { " (\($0))" } ?? "") }
+        guard let units else { return nil }
+        return units + " (no price" + (costNote.map { ": \($0)" } ?? "") + ")"
+    }
 
     /// The output files its result lists.
     public var files: [String] {
@@ -82,6 +101,11 @@ public struct JobRecord: Sendable {
         step = row["step"]?.string
         stepIndex = row["step_index"]?.int.map(Int.init)
         needs = row["needs"]?.string
+        hold = row["hold"]?.string
+        costUSD = row["cost_usd"]?.double
+        costUnits = row["cost_units"]?.double
+        costUnit = row["cost_unit"]?.string
+        costNote = row["cost_note"]?.string
         ageSeconds = row["_age"]?.double
         runSeconds = row["_run"]?.double
         finishedSecondsAgo = row["_ended"]?.double

@@ -10,6 +10,9 @@ public struct QueueOverview: Sendable {
     public var queuedNow = 0
     /// Queued jobs waiting for a retry time (`run_after` in the future).
     public var queuedLater = 0
+    /// Queued jobs a daily budget holds back, and why (most common reason first).
+    public var held = 0
+    public var holdReasons: [(reason: String, count: Int)] = []
     /// Pipeline steps waiting for their parents.
     public var waiting = 0
     /// Jobs that finished in the last hour, by status word.
@@ -52,12 +55,23 @@ public struct QueueOverview: Sendable {
             ).map { JobRecord(row: $0, columns: columnNames) }
             let queue = try connection.query(
                 """
-                SELECT sum(run_after <= ?1) AS now, sum(run_after > ?1) AS later
+                SELECT sum(run_after <= ?1) AS now, sum(run_after > ?1 AND hold IS NULL) AS later,
+                    sum(run_after > ?1 AND hold IS NOT NULL) AS held
                 FROM jobs WHERE status = '\(JobStatus.queued.rawValue)'
                 """, [.real(now)]
             ).first
             overview.queuedNow = Int(queue?["now"]?.int ?? 0)
             overview.queuedLater = Int(queue?["later"]?.int ?? 0)
+            overview.held = Int(queue?["held"]?.int ?? 0)
+            if overview.held > 0 {
+                overview.holdReasons = try connection.query(
+                    """
+                    SELECT hold, count(*) AS n FROM jobs
+                    WHERE status = '\(JobStatus.queued.rawValue)' AND hold IS NOT NULL AND run_after > ?1
+                    GROUP BY hold ORDER BY n DESC LIMIT 3
+                    """, [.real(now)]
+                ).map { ($0["hold"]?.string ?? "", Int($0["n"]?.int ?? 0)) }
+            }
             overview.waiting = Int(
                 try connection.query("SELECT count(*) AS n FROM jobs WHERE status = \(StoreSQL.word(.waiting))").first?[
                     "n"]?.int ?? 0)

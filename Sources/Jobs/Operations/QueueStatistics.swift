@@ -39,6 +39,8 @@ public struct QueueStatistics: Sendable {
     public var workers: [WorkerRow] = []
     /// Pipelines with a job not finished yet: id → (jobs, completed).
     public var openPipelines: [Int64: (jobs: Int, completed: Int)] = [:]
+    /// Money spent per provider, day, month and pipeline, and the budgets left.
+    public var spend = SpendReport(day: "", month: "")
 
     /// Completed and failed jobs per minute, averaged over the last hour.
     public var jobsPerMinute: Double {
@@ -50,7 +52,7 @@ public struct QueueStatistics: Sendable {
     public init() {}
 
     /// Reads the statistics of the database at `path`.
-    public static func read(path: String) throws -> QueueStatistics {
+    public static func read(path: String, budgets: DailyBudgets = DailyBudgets()) throws -> QueueStatistics {
         let connection = try OperationsDatabase.open(path: path, readOnly: true)
         var stats = QueueStatistics()
         for status in JobStatus.allCases { stats.byStatus[status.rawValue] = 0 }
@@ -84,6 +86,7 @@ public struct QueueStatistics: Sendable {
                 stats.openPipelines[id] = (Int(row["n"]?.int ?? 0), Int(row["done"]?.int ?? 0))
             }
         }
+        stats.spend = try SpendReport.read(connection, budgets: budgets, now: Date().timeIntervalSince1970)
         return stats
     }
 
@@ -168,6 +171,7 @@ public struct QueueStatistics: Sendable {
                             ["jobs": .number(Double($0.value.jobs)), "completed": .number(Double($0.value.completed))]
                         )
                     })),
+            "spend": spend.json,
             "provider_errors": .object(
                 providerErrors.mapValues {
                     ["failed": .number(Double($0.failed)), "rate_limited": .number(Double($0.rateLimited))]

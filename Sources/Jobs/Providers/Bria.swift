@@ -41,6 +41,13 @@ public struct Bria: ProviderAPI {
             json: try Self.requestBody(job.params, image: image), headers: connection.headers())
     }
 
+    /// BRIA charges per call.
+    public func expectedUsage(_ job: ProviderJob) -> Usage? { Usage(["call": 1]) }
+
+    public func reportedUsage(_ answer: ProviderAnswer) -> Usage? {
+        answer.string("request_id") != nil ? Usage(["call": 1]) : nil
+    }
+
     /// The request body: the image as a URL or raw base64 (what BRIA's own clients send).
     static func requestBody(_ params: JobParams, image: ProviderImageInput) throws(JobFailure) -> Data {
         var body: [String: JSONValue] = ["image": .string(image.value), "sync": false, "preserve_alpha": true]

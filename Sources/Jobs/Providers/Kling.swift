@@ -40,6 +40,24 @@ public struct Kling: ProviderAPI {
             refreshCredentials: tokens.invalidate)
     }
 
+    public func pricingKey(_ job: ProviderJob) -> PricingKey {
+        PricingKey(
+            model: ((try? job.params.string("model")) ?? nil) ?? Self.defaultModel,
+            variant: ((try? job.params.string("mode")) ?? nil) ?? "std")
+    }
+
+    /// Kling's units: 1 for 5 seconds in std, 3.5 in pro (its resource-pack rates); the task's own
+    /// `final_unit_deduction` replaces this once it is done.
+    public func expectedUsage(_ job: ProviderJob) -> Usage? {
+        let seconds = Double(((try? job.params.int("duration")) ?? nil) ?? 5)
+        let pro = ((try? job.params.string("mode")) ?? nil) == "pro"
+        return Usage(["unit": seconds / 5 * (pro ? 3.5 : 1)])
+    }
+
+    public func reportedUsage(_ answer: ProviderAnswer) -> Usage? {
+        answer.amount("data.final_unit_deduction").map { Usage(["unit": $0]) }
+    }
+
     /// The family decides the create and the poll path, so a resumed job derives it the same way.
     static func family(_ params: JobParams) -> String { params["image"] == nil ? "text2video" : "image2video" }
 

@@ -55,6 +55,20 @@ public struct Leonardo: ProviderAPI {
         try Self.readGeneration(answer, id: task.id)
     }
 
+    public func pricingKey(_ job: ProviderJob) -> PricingKey {
+        PricingKey(model: ((try? job.params.string("model")) ?? nil) ?? Self.defaultModelID)
+    }
+
+    /// Leonardo's own table gives about 8 credits an image at 1024x1024 with its default models;
+    /// the submit's `apiCreditCost` replaces this at once. Leonardo makes 4 images by default.
+    public func expectedUsage(_ job: ProviderJob) -> Usage? {
+        Usage(["credit": 8 * Double(((try? job.params.int("num_images")) ?? nil) ?? 4)])
+    }
+
+    public func reportedUsage(_ answer: ProviderAnswer) -> Usage? {
+        answer.amount("sdGenerationJob.apiCreditCost").map { Usage(["credit": $0]) }
+    }
+
     /// The create-generation body from the job's params; `options` passes anything else through.
     static func requestBody(_ params: JobParams) throws(JobFailure) -> Data {
         var body: [String: JSONValue] = [

@@ -46,6 +46,23 @@ public struct OpenAIImages: ProviderAPI {
             headers: connection.headers(), timeout: 600)
     }
 
+    public func pricingKey(_ job: ProviderJob) -> PricingKey {
+        let model = ((try? job.params.string("model")) ?? nil) ?? Self.defaultModel
+        let width = (try? job.params.int("width")) ?? nil
+        let height = (try? job.params.int("height")) ?? nil
+        return PricingKey(model: model, variant: width.flatMap { w in height.map { "\(w)x\($0)" } })
+    }
+
+    public func expectedUsage(_ job: ProviderJob) -> Usage? {
+        Usage(["image": Double(((try? job.params.int("num_images")) ?? nil) ?? 1)])
+    }
+
+    /// gpt-image answers report tokens; dall-e answers report nothing (the per-image estimate stays).
+    public func reportedUsage(_ answer: ProviderAnswer) -> Usage? {
+        guard let output = answer.amount("usage.output_tokens") else { return nil }
+        return Usage(["input_token": answer.amount("usage.input_tokens") ?? 0, "output_token": output])
+    }
+
     /// Each image of `data[]`: base64 (gpt-image) or a URL (dall-e with `response_format=url`). A
     /// broken answer is worth another attempt here, as it always was for OpenAI.
     public func readSubmit(_ answer: ProviderAnswer, _ job: ProviderJob) throws(JobFailure) -> SubmitOutcome {

@@ -44,6 +44,21 @@ public struct OpenAIStyleAnalysis: ProviderAPI {
         return .done(ProviderResult(files: [], taskID: answer.string("id"), extra: extra))
     }
 
+    public func pricingKey(_ job: ProviderJob) -> PricingKey {
+        PricingKey(model: ((try? job.params.string("model")) ?? nil) ?? Self.defaultModel)
+    }
+
+    /// About what one analysis takes: a low-detail image and the instruction in, the palette out.
+    public func expectedUsage(_ job: ProviderJob) -> Usage? {
+        let size = ((try? job.params.int("palette_size")) ?? nil) ?? Self.defaultPaletteSize
+        return Usage(["input_token": 1200, "output_token": Double(400 + 40 * size)])
+    }
+
+    public func reportedUsage(_ answer: ProviderAnswer) -> Usage? {
+        guard let input = answer.amount("usage.prompt_tokens") else { return nil }
+        return Usage(["input_token": input, "output_token": answer.amount("usage.completion_tokens") ?? 0])
+    }
+
     /// The chat request: the instruction, the image, and the strict schema of the answer.
     static func requestBody(_ params: JobParams, image: ProviderImageInput) throws(JobFailure) -> Data {
         let size = try params.int("palette_size", range: 1...32) ?? defaultPaletteSize

@@ -49,6 +49,20 @@ public struct Seedance: ProviderAPI {
         )
     }
 
+    public func pricingKey(_ job: ProviderJob) -> PricingKey {
+        PricingKey(model: ((try? job.params.string("model")) ?? nil) ?? Self.defaultModel)
+    }
+
+    /// About 21,780 tokens a second of 720p (Ark's example: 108,900 for 5 s); the task's `usage`
+    /// replaces this once it is done.
+    public func expectedUsage(_ job: ProviderJob) -> Usage? {
+        Usage(["token": 21_780 * Double(((try? job.params.int("duration")) ?? nil) ?? 5)])
+    }
+
+    public func reportedUsage(_ answer: ProviderAnswer) -> Usage? {
+        answer.amount("usage.completion_tokens").map { Usage(["token": $0]) }
+    }
+
     static func requestBody(_ job: ProviderJob, image: ProviderImageInput?) throws(JobFailure) -> Data {
         let params = job.params
         let prompt = image != nil ? try params.string("prompt") : try params.requiredString("prompt", for: "animation")

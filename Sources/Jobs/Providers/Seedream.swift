@@ -42,6 +42,18 @@ public struct Seedream: ProviderAPI {
         return .done(ProviderResult(files: read.images, taskID: answer.headers["x-request-id"], extra: extra))
     }
 
+    public func pricingKey(_ job: ProviderJob) -> PricingKey {
+        PricingKey(model: ((try? job.params.string("model")) ?? nil) ?? Self.defaultModel)
+    }
+
+    public func expectedUsage(_ job: ProviderJob) -> Usage? {
+        Usage(["image": Double(((try? job.params.int("num_images")) ?? nil) ?? 1)])
+    }
+
+    public func reportedUsage(_ answer: ProviderAnswer) -> Usage? {
+        answer.amount("usage.generated_images").map { Usage(["image": $0]) }
+    }
+
     static func requestBody(_ params: JobParams) throws(JobFailure) -> Data {
         var body: [String: JSONValue] = [
             "model": .string(try params.string("model") ?? defaultModel),

@@ -19,6 +19,8 @@ public final class JobContext {
     public let databaseID: String
     /// The provider the job calls (params.provider or the type's default; "ffmpeg" for media).
     public let provider: String
+    /// Wall-clock unix seconds (the scheduler's, injected in tests): which UTC day spend counts in.
+    let clock: () -> Double
     private let http: HTTPClient
     private let store: JobStore
     let outputBudget: OutputBackPressure
@@ -45,8 +47,9 @@ public final class JobContext {
     init(
         job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings, log: WorkerLog,
         http: HTTPClient, store: JobStore, inputs: InputResolver, databaseID: String = "", provider: String = "",
-        outputBudget: OutputBackPressure
+        outputBudget: OutputBackPressure, clock: @escaping () -> Double = { Date().timeIntervalSince1970 }
     ) {
+        self.clock = clock
         self.provider = provider
         self.job = job
         self.params = params
@@ -139,6 +142,21 @@ public final class JobContext {
         attemptCounted = false
         store.record(.refundAttempt(id: job.id))
     }
+
+    /// Reserves a submission's expected cost against today's budgets (`JobStore.reserveSpend`);
+    /// the answer is dropped if the job was cancelled meanwhile.
+    func reserveSpend(_ entry: SpendEntry, completion: @escaping (SpendDecision) -> Void) {
+        store.reserveSpend(entry, within: settings.budgets) { [weak self] decision in
+            guard let self, !self.isCancelled else { return }
+            completion(decision)
+        }
+    }
+
+    /// Records what a paid submission cost (`JobUpdate.spend`).
+    func recordSpend(_ entry: SpendEntry) { store.record(.spend(entry)) }
+
+    /// Drops this submission's reservation: it was not paid for after all.
+    func cancelSpend() { store.record(.cancelSpend(id: job.id, submission: job.submission)) }
 
     /// Records the provider's word for where the job stands when there is no task id (yet).
     func recordProviderState(_ state: String) {

@@ -14,6 +14,8 @@ final class LeaseKeeper {
     func start() {
         let lease = scheduler.settings.leaseSeconds
         scheduler.store.record(.registerWorker(scheduler.worker))
+        // Jobs a budget held look again: this worker may start with a higher budget or new prices.
+        scheduler.store.record(.releaseHolds)
         every(max(lease / 3, 0.5)) { [unowned self] in self.heartbeat() }
         every(max(lease / 2, 1)) { [unowned self] in self.recover() }
         recover()

@@ -47,7 +47,8 @@ extension Scheduler {
             let context = JobContext(
                 job: job, params: params, slot: slot, loop: self.loop, settings: self.settings, log: self.log,
                 http: self.http, store: self.store, inputs: InputResolver { summaries[$0] },
-                databaseID: self.store.databaseID, provider: run.provider, outputBudget: self.outputBudget)
+                databaseID: self.store.databaseID, provider: run.provider, outputBudget: self.outputBudget,
+                clock: self.clock)
             // A killed earlier attempt may have left a half-written temporary file behind.
             context.files.removeStaleOutputs()
             run.context = context
@@ -83,6 +84,10 @@ extension Scheduler {
                 fields.event = "failed"
                 log.warning("\(prefix) Failed job \(id): \(error)", fields)
             }
+        case .held(let reason, let until):
+            store.record(.hold(id: id, reason: reason, runAfter: until, attemptCounted: run.attemptCounted))
+            fields.event = "held"
+            log.info("\(prefix) Holding job \(id): \(reason)", fields)
         }
         onRunEnded(JobRunEnded(id: id, fields: fields, outcome: outcome, redactor: log.redactor))
         afterSlotFreed()

@@ -58,13 +58,19 @@ extension Scheduler {
             guard self.drainWhenIdle, self.state == .running, self.active.isEmpty, self.claimsInFlight == 0 else {
                 return
             }
-            self.store.queuedCount { [unowned self] queued in
+            self.store.queuedCount { [unowned self] queued, held in
                 guard self.state == .running else { return }
                 guard queued == 0 else {
                     self.scheduleRetryWake(now: self.clock())
                     return
                 }
-                self.log.info("Queue drained: nothing queued or active; exiting")
+                if held > 0 {
+                    self.log.info(
+                        "Queue drained: nothing runnable or active; \(held) jobs wait for a daily budget (`reactor-worker list --status queued` says why); exiting"
+                    )
+                } else {
+                    self.log.info("Queue drained: nothing queued or active; exiting")
+                }
                 self.state = .shuttingDown
                 self.finishShutdown()
             }

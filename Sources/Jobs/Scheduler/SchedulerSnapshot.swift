@@ -50,7 +50,7 @@ public struct SchedulerSnapshot: Sendable {
 /// How one run of a job ended, reported by the scheduler as it records it.
 public struct JobRunEnded: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
-        case completed, failed, retrying, cancelled
+        case completed, failed, retrying, cancelled, held
     }
 
     public var id: Int64
@@ -80,6 +80,7 @@ public struct JobRunEnded: Sendable {
             switch fields.event {
             case "completed": .completed
             case "retry": .retrying
+            case "held": .held
             default: .failed
             }
         self.init(

@@ -22,6 +22,10 @@ public struct WorkerSettings: Sendable {
     /// Upper bound on any single API request (a provider that never answers is cut off after
     /// this); nil keeps each client's own limit. Downloads are guarded by a stall timeout instead.
     public var requestTimeoutSeconds: Double?
+    /// What the providers charge (the shipped table, or `PRICES_FILE`).
+    public var prices: PriceTable = .shipped
+    /// `<PROVIDER>_DAILY_BUDGET_USD` and `DAILY_BUDGET_USD`.
+    public var budgets = DailyBudgets()
     /// Provider keys, base URLs and tuning by their environment names.
     public var values: [String: String]
 

@@ -20,6 +20,15 @@ public final class InMemoryJobStore: JobStore {
         public var result: JSONValue?
         public var error: String?
         public var progress: Double = 0
+        /// Why the queued job waits (a daily budget), as the `hold` column.
+        public var hold: String?
+    }
+
+    /// The `spend` table, by job and submission.
+    public private(set) var spend: [SpendKey: SpendEntry] = [:]
+    public struct SpendKey: Hashable, Sendable {
+        public var jobID: Int64
+        public var submission: Int
     }
 
     public let databaseID: String
@@ -112,6 +121,7 @@ public final class InMemoryJobStore: JobStore {
             row.status = row.job.type?.runningStatus ?? .processing
             if row.job.attemptCounted { row.job.attempts += 1 }
             row.progress = 0
+            row.hold = nil
             row.leaseOwner = owner
             row.leaseUntil = clock() + leaseSeconds
             rows[row.job.id] = row
@@ -171,6 +181,28 @@ public final class InMemoryJobStore: JobStore {
             edit(id) { $0.job.providerState = state }
         case .refundAttempt(let id) where mine(id):
             edit(id) { $0.job.attempts = max($0.job.attempts - 1, 0) }
+        case .hold(let id, let reason, let runAfter, let attemptCounted) where mine(id):
+            let cancelled = rows[id]?.status == .cancelRequested
+            end(id, cancelled ? .cancelled : .queued, error: cancelled ? "cancelled" : rows[id]?.error)
+            edit(id) {
+                $0.hold = cancelled ? nil : reason
+                $0.runAfter = runAfter
+                $0.job.attempts = max($0.job.attempts - (attemptCounted ? 1 : 0), 0)
+            }
+        case .spend(let entry):
+            let key = SpendKey(jobID: entry.jobID, submission: entry.submission)
+            if let old = spend[key], !old.estimated, entry.estimated { break }
+            let before = spend[key]?.usd
+            spend[key] = entry
+            if let before, let after = entry.usd, after < before { releaseHolds() }
+        case .cancelSpend(let id, let submission):
+            let key = SpendKey(jobID: id, submission: submission)
+            if spend[key]?.state == .reserved {
+                spend[key] = nil
+                releaseHolds()
+            }
+        case .releaseHolds:
+            releaseHolds()
         case .heartbeat(let owner, let ids, let until, _):
             for id in ids where rows[id]?.leaseOwner == owner { edit(id) { $0.leaseUntil = until } }
             if let worker = workers[owner] { workers[owner] = (worker.record, .running, clock()) }
@@ -180,9 +212,32 @@ public final class InMemoryJobStore: JobStore {
             if let worker = workers[owner] { workers[owner] = (worker.record, .stopping, worker.heartbeat) }
         case .unregisterWorker(let owner):
             workers[owner] = nil
-        case .completed, .failed, .retry, .release, .refundAttempt:
+        case .completed, .failed, .retry, .release, .refundAttempt, .hold:
             break  // A row another worker holds now: a late write of ours must not touch it.
         }
+    }
+
+    public func reserveSpend(
+        _ entry: SpendEntry, within budgets: DailyBudgets, completion: @escaping (SpendDecision) -> Void
+    ) {
+        let key = SpendKey(jobID: entry.jobID, submission: entry.submission)
+        if spend[key] != nil { return completion(.granted) }
+        let today = spend.values.filter { $0.day == entry.day }
+        let overall = today.compactMap(\.usd).reduce(0, +)
+        let mine = today.filter { $0.provider == entry.provider }.compactMap(\.usd).reduce(0, +)
+        if let reason = budgets.overrun(
+            provider: entry.provider, cost: entry.usd ?? 0, spentByProvider: mine, spentOverall: overall)
+        {
+            return completion(.overBudget(reason: reason))
+        }
+        var reserved = entry
+        reserved.state = .reserved
+        spend[key] = reserved
+        completion(.granted)
+    }
+
+    private func releaseHolds() {
+        for (id, row) in rows where row.hold != nil && row.status == .queued { edit(id) { $0.runAfter = 0 } }
     }
 
     public func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void) {
@@ -240,8 +295,11 @@ public final class InMemoryJobStore: JobStore {
         completion(summaries)
     }
 
-    public func queuedCount(completion: @escaping (Int) -> Void) {
-        completion(rows.values.count { $0.status == .queued })
+    public func queuedCount(completion: @escaping (_ queued: Int, _ held: Int) -> Void) {
+        let now = clock()
+        let queued = rows.values.filter { $0.status == .queued }
+        let held = queued.count { $0.hold != nil && $0.runAfter > now }
+        completion(queued.count - held, held)
     }
 
     public func earliestRunAfter(completion: @escaping (Double?) -> Void) {

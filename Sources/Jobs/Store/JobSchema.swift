@@ -49,6 +49,15 @@ public enum JobSchema {
         ("needs", "TEXT"),
         ("for_each", "TEXT"),
         ("template", "TEXT"),
+        // Spend (docs/spend.md): what the job's paid submissions cost, summed from the `spend`
+        // table — the provider's own units where it reported them, money from the price table.
+        // `cost_usd` is NULL when there is no price; `cost_note` says why, never a silent zero.
+        ("cost_usd", "REAL"),
+        ("cost_units", "REAL"),
+        ("cost_unit", "TEXT"),
+        ("cost_note", "TEXT"),
+        // Why a queued job waits though it could run (a daily budget spent); cleared when claimed.
+        ("hold", "TEXT"),
     ]
 
     /// Brings the database at `connection` to the current schema. Idempotent.
@@ -88,6 +97,7 @@ public enum JobSchema {
                 );
                 CREATE INDEX IF NOT EXISTS jobs_pipeline ON jobs(pipeline_id, step) WHERE pipeline_id IS NOT NULL;
                 """)
+            try connection.execute(SpendTable.createSQL)
             try createMetadata(connection)
             try connection.execute(WorkerTable.createSQL)
             try connection.execute("PRAGMA user_version=2")

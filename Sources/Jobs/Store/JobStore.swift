@@ -17,6 +17,10 @@ public protocol JobStore: AnyObject {
     /// Marks up to `limit` runnable jobs as running under this worker's lease — keying first, then
     /// higher priority, then older (`Job.claimsBefore`) — and returns them in that order.
     func claim(limit: Int, excluding keys: Set<String>, now: Double, completion: @escaping ([ClaimedJob]) -> Void)
+    /// Reserves a submission's expected cost against the day's spend, atomically with every other
+    /// worker on the database: `.granted` (also when this submission was reserved or charged
+    /// before) or `.overBudget` with the words for the user, and nothing written.
+    func reserveSpend(_ entry: SpendEntry, within budgets: DailyBudgets, completion: @escaping (SpendDecision) -> Void)
     /// Queues a change to a row or to this worker's row in `workers`.
     func record(_ update: JobUpdate)
     /// Puts running rows whose lease ran out (or whose worker on this host is gone) back to
@@ -28,8 +32,9 @@ public protocol JobStore: AnyObject {
     func pendingCancellations(activeIDs: [Int64], completion: @escaping ([Int64]) -> Void)
     /// Status and result of the jobs named by `{"job": ID}` inputs; ids that do not exist are absent.
     func jobSummaries(ids: [Int64], completion: @escaping ([Int64: JobSummary]) -> Void)
-    /// Jobs queued, runnable now or later.
-    func queuedCount(completion: @escaping (Int) -> Void)
+    /// Jobs queued, runnable now or later, and apart from them those a daily budget holds (they
+    /// do not keep `run --drain` waiting for the next day).
+    func queuedCount(completion: @escaping (_ queued: Int, _ held: Int) -> Void)
     /// The earliest time a queued job becomes runnable, if any is waiting for a later time.
     func earliestRunAfter(completion: @escaping (Double?) -> Void)
     /// Extends the leases of the jobs this worker runs and renews its row in `workers`.

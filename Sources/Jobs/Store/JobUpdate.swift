@@ -19,6 +19,18 @@ public enum JobUpdate: Sendable {
     case refundAttempt(id: Int64)
     /// The provider's word for where a job stands while it has no task id (a lost submit).
     case providerState(id: Int64, state: String)
+    /// A submission's cost, once the provider accepted it (`charged`) or reported its usage:
+    /// written over the submission's reservation, and summed into the job's `cost_*` columns.
+    /// A reported figure is never replaced by an estimate.
+    case spend(SpendEntry)
+    /// The submission was not paid for after all (refused, or never sent): its reservation goes
+    /// and the jobs held by the budget look again.
+    case cancelSpend(id: Int64, submission: Int)
+    /// Back to `queued` until `runAfter` without counting the attempt, with `reason` in `hold`:
+    /// paying now would go over a daily budget.
+    case hold(id: Int64, reason: String, runAfter: Double, attemptCounted: Bool)
+    /// Held jobs may run now (a worker started, perhaps with a higher budget): each checks again.
+    case releaseHolds
     /// A worker's row in `workers`, written when it starts.
     case registerWorker(WorkerRecord)
     /// Renews the leases of the jobs `owner` runs and its row's heartbeat, active count and
@@ -34,9 +46,10 @@ public enum JobUpdate: Sendable {
         case .completed(let id, _), .failed(let id, _, _), .retry(let id, _, _, _), .release(let id, _),
             .cancelled(let id, _),
             .progress(let id, _), .providerTask(let id, _, _), .providerState(let id, _),
-            .refundAttempt(let id):
+            .refundAttempt(let id), .cancelSpend(let id, _), .hold(let id, _, _, _):
             id
-        case .registerWorker, .heartbeat, .workerStopping, .unregisterWorker: nil
+        case .spend(let entry): entry.jobID
+        case .registerWorker, .heartbeat, .workerStopping, .unregisterWorker, .releaseHolds: nil
         }
     }
 }

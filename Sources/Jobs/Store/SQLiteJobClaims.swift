@@ -51,7 +51,7 @@ extension SQLiteJobStore {
     /// `+status` keeps SQLite on the rowid lookup: with the status index it walks every queued row.
     private static let markClaimed = """
         UPDATE jobs SET status = \(StoreSQL.runningStatusOfType),
-            attempts = attempts + CASE WHEN provider_task_id IS NULL THEN 1 ELSE 0 END, progress = 0,
+            attempts = attempts + CASE WHEN provider_task_id IS NULL THEN 1 ELSE 0 END, progress = 0, hold = NULL,
             started_at = \(now), updated_at = \(now), lease_owner = ?2, lease_until = ?3
         WHERE id IN (SELECT value FROM json_each(?1)) AND +status = \(queued)
         RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id, provider_state,

@@ -103,9 +103,14 @@ public final class SQLiteJobStore: JobStore {
         completion(summaries)
     }
 
-    public func queuedCount(completion: @escaping (Int) -> Void) {
-        let rows = try? reader.query("SELECT count(*) AS n FROM jobs WHERE status = \(Self.queued)")
-        completion(Int(rows?.first?["n"]?.int ?? 0))
+    public func queuedCount(completion: @escaping (_ queued: Int, _ held: Int) -> Void) {
+        let rows = try? reader.query(
+            """
+            SELECT count(*) AS n, coalesce(sum(hold IS NOT NULL AND run_after > ?1), 0) AS held
+            FROM jobs WHERE status = \(Self.queued)
+            """, [.real(Date().timeIntervalSince1970)])
+        let held = Int(rows?.first?["held"]?.int ?? 0)
+        completion(Int(rows?.first?["n"]?.int ?? 0) - held, held)
     }
 
     public func earliestRunAfter(completion: @escaping (Double?) -> Void) {

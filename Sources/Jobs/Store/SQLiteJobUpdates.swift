@@ -48,6 +48,23 @@ enum SQLiteJobUpdates {
                     attempts = max(attempts - ?2, 0), updated_at = \(now), lease_owner = NULL, lease_until = NULL
                 WHERE id = ?1 \(mine)
                 """, [.integer(id), .integer(attemptCounted ? 1 : 0)])
+        case .hold(let id, let reason, let runAfter, let attemptCounted):
+            try connection.run(
+                """
+                UPDATE jobs SET
+                    status = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN \(StoreSQL.word(.cancelled)) ELSE \(StoreSQL.word(.queued)) END,
+                    error = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN 'cancelled' ELSE error END,
+                    finished_at = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN \(now) ELSE finished_at END,
+                    hold = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN NULL ELSE ?2 END,
+                    run_after = ?3, attempts = max(attempts - ?4, 0), updated_at = \(now), lease_owner = NULL, lease_until = NULL
+                WHERE id = ?1 \(mine)
+                """, [.integer(id), .text(reason), .real(runAfter), .integer(attemptCounted ? 1 : 0)])
+        case .spend(let entry):
+            try SQLiteSpend.write(entry, on: connection)
+        case .cancelSpend(let id, let submission):
+            try SQLiteSpend.cancel(jobID: id, submission: submission, on: connection)
+        case .releaseHolds:
+            try SQLiteSpend.releaseHolds(on: connection)
         case .progress(let id, let value):
             try connection.run(
                 "UPDATE jobs SET progress = ?2 WHERE id = ?1 AND status IN \(StoreSQL.running)",

@@ -86,6 +86,7 @@ enum ANSI {
     static let bold = "\u{1B}[1m"
     static let dim = "\u{1B}[2m"
     static let red = "\u{1B}[31m"
+    static let yellow = "\u{1B}[33m"
     static let green = "\u{1B}[32m"
     static let reset = "\u{1B}[0m"
 }

@@ -16,8 +16,11 @@ struct WatchScreen {
         var lines = [
             paint(fit("reactor-worker watch  \(databasePath)  \(clock)   (q or Ctrl-C quits)"), ANSI.bold),
             fit(summary(overview)),
-            "",
         ]
+        for (reason, count) in overview.holdReasons {
+            lines.append(paint(fit("held (\(count)): \(reason)"), ANSI.yellow))
+        }
+        lines.append("")
         if !overview.workers.isEmpty {
             lines.append(paint(fit("WORKERS"), ANSI.bold))
             for worker in overview.workers.prefix(8) {
@@ -80,6 +83,7 @@ struct WatchScreen {
     /// The one-line form for pipes and files: time, gate, queue, and each active job's progress.
     func plainLine(_ overview: QueueOverview, now: Date) -> String {
         var line = "\(Self.clock(now)) \(summary(overview))"
+        if let first = overview.holdReasons.first { line += " | held: \(first.reason)" }
         for job in overview.active {
             line +=
                 " | #\(job.id)\(job.pipelineID.map { " P\($0)" } ?? "") \(job.type) \(job.provider) "
@@ -104,6 +108,7 @@ struct WatchScreen {
         }
         text += "  queue \(overview.queuedNow)"
         if overview.queuedLater > 0 { text += " (+\(overview.queuedLater) waiting to retry)" }
+        if overview.held > 0 { text += " (+\(overview.held) held by budget)" }
         if overview.waiting > 0 { text += " (+\(overview.waiting) pipeline steps waiting)" }
         let hour = overview.finishedLastHour
         text += "  last hour: \(hour[JobStatus.completed.rawValue] ?? 0) completed, "

@@ -48,6 +48,13 @@ public protocol ProviderAPI {
     /// Whether `findRequest` can find a submission's task (then a lost submit answer, a crash
     /// between submit and record, or a duplicate refusal resumes the task instead of paying again).
     var canFindTasks: Bool { get }
+
+    /// The model and size or mode the price table knows this job by.
+    func pricingKey(_ job: ProviderJob) -> PricingKey
+    /// What the submit is expected to use, for the budget check before paying; nil when unknown.
+    func expectedUsage(_ job: ProviderJob) -> Usage?
+    /// What an answer (the submit's, or the poll that found the task done) says the job used.
+    func reportedUsage(_ answer: ProviderAnswer) -> Usage?
 }
 
 extension ProviderAPI {
@@ -75,6 +82,22 @@ extension ProviderAPI {
     public func isDuplicateSubmit(_ response: HTTPResponse) -> Bool { false }
 
     public var canFindTasks: Bool { false }
+
+    public func pricingKey(_ job: ProviderJob) -> PricingKey {
+        PricingKey(model: ((try? job.params.string("model")) ?? nil) ?? "*")
+    }
+
+    public func expectedUsage(_ job: ProviderJob) -> Usage? { nil }
+    public func reportedUsage(_ answer: ProviderAnswer) -> Usage? { nil }
+}
+
+extension ProviderAnswer {
+    /// A usage figure a provider sends as a number or as a numeric string (Kling's
+    /// `final_unit_deduction`), nil when absent or not a number.
+    func amount(_ path: String) -> Double? {
+        if let number = value(path)?.doubleValue { return number }
+        return value(path)?.stringValue.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+    }
 }
 
 /// Where a provider's requests go and what authorises them, for one job run.

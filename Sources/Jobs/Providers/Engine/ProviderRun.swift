@@ -25,6 +25,7 @@ final class ProviderRun {
     private let startedAt: Double
     private var connection: ProviderConnection!
     private var job: ProviderJob!
+    private var spend: ProviderSpend!
     private var schedule: PollSchedule?
     /// Look-ups made this run; bounded so a provider that keeps saying "exists" and "not found"
     /// cannot loop.
@@ -65,6 +66,7 @@ final class ProviderRun {
             )
             .description,
             createdAt: claimed.createdAt)
+        spend = ProviderSpend(api: api, context: context, job: job)
         if let taskID = claimed.providerTaskID {
             return poll(ProviderTask(id: taskID, state: claimed.providerState ?? "resumed"), firstDelay: 0)
         }
@@ -86,6 +88,12 @@ final class ProviderRun {
         } catch {
             return finish(.failed(error))
         }
+        spend.beforeSubmit(
+            pay: { self.send(images: images, resending: resending) },
+            hold: { reason, until in self.finish(.held(reason: reason, until: until)) })
+    }
+
+    private func send(images: [String: ProviderImageInput], resending: Bool) {
         context.phase = api.submitPhase
         let api = api
         let job = job!
@@ -101,7 +109,9 @@ final class ProviderRun {
         case .answered(let response):
             do throws(JobFailure) {
                 let answer = try ProviderAnswer(response, api: api.name.display, kind: api.brokenSubmitAnswer)
-                switch try api.readSubmit(answer, job) {
+                let outcome = try api.readSubmit(answer, job)
+                spend.accepted(answer)
+                switch outcome {
                 case .task(let task):
                     record(task)
                     poll(task, firstDelay: schedule?.base ?? 0)
@@ -112,13 +122,17 @@ final class ProviderRun {
                 finish(.failed(error))
             }
         case .refused(let response, let failure):
-            guard api.isDuplicateSubmit(response), api.canFindTasks else { return finish(.failed(failure)) }
+            guard api.isDuplicateSubmit(response), api.canFindTasks else {
+                spend.notPaid()
+                return finish(.failed(failure))
+            }
             find(because: "\(api.name.display) already has a task under \(job.externalID)", paidEarlier: true) {
                 // Refused as taken, yet not found: nothing left to try this run.
                 self.finish(.failed(failure))
             }
         case .unanswered(let error, let mayHaveArrived, let host, let timeout):
             let allowed = (try? context.params.bool("resubmit_on_lost_submit")) == true
+            if !mayHaveArrived { spend.notPaid() }
             guard mayHaveArrived, api.canFindTasks else {
                 return finish(
                     .failed(
@@ -140,6 +154,7 @@ final class ProviderRun {
                 }
             }
         case .notSent(let failure):
+            spend.notPaid()
             finish(.failed(failure))
         }
     }
@@ -188,6 +203,7 @@ final class ProviderRun {
                             "found its \(self.api.name.display) task \(task.id) (\(task.state)); resuming it",
                             event: "found_task")
                         if paidEarlier { self.context.refundAttempt() }
+                        self.spend.accepted(nil)
                         self.record(task)
                         self.poll(task, firstDelay: 0)
                     case .notFound:
@@ -242,8 +258,10 @@ final class ProviderRun {
                 switch reply {
                 case .answered(let response):
                     outcome = Result { () throws(JobFailure) in
-                        try self.api.readPoll(
-                            ProviderAnswer(response, api: self.api.name.display, kind: .transient), task)
+                        let answer = try ProviderAnswer(response, api: self.api.name.display, kind: .transient)
+                        let poll = try self.api.readPoll(answer, task)
+                        if case .done = poll { self.spend.reported(answer) }
+                        return poll
                     }
                 case .refused(_, let failure), .notSent(let failure):
                     outcome = .failure(failure)
