@@ -13,32 +13,32 @@ import Reactor
 /// - A failure for good or a cancellation ends every step that depends on it, directly or through
 ///   others, as `cancelled` with the upstream error.
 enum PipelineRelease {
-    private static let now = JobSchema.nowExpression
     private static let waiting = StoreSQL.word(.waiting)
 
     /// The waiting rows job `id` may hold up: in its pipeline, or naming it among their jobs.
-    private static func dependants(of id: Int64, on connection: SQLiteConnection) throws -> [[String: SQLiteValue]] {
+    private static func dependants(of id: Int64, on connection: any SQLConnection) throws -> [[String: SQLiteValue]] {
         // Most completions belong to no pipeline and nothing waits at all: one indexed probe.
-        guard !(try connection.query("SELECT 1 FROM jobs WHERE status = \(waiting) LIMIT 1")).isEmpty else { return [] }
+        guard !(try connection.query("SELECT 1 FROM jobs WHERE status = \(waiting) LIMIT 1", [])).isEmpty else {
+            return []
+        }
         return try connection.query(
             """
             SELECT w.* FROM jobs w, (SELECT pipeline_id FROM jobs WHERE id = ?1) j
             WHERE w.status = \(waiting)
-              AND (w.pipeline_id = j.pipeline_id
-                   OR EXISTS (SELECT 1 FROM json_each(w.needs, '$.jobs') WHERE value = ?1))
+              AND (w.pipeline_id = j.pipeline_id OR \(connection.dialect.jsonArray("w.needs", key: "jobs", contains: "?1")))
             ORDER BY w.id
             """, [.integer(id)])
     }
 
     /// After job `id` completed.
-    static func afterCompleted(_ id: Int64, on connection: SQLiteConnection) throws {
+    static func afterCompleted(_ id: Int64, on connection: any SQLConnection) throws {
         for row in try dependants(of: id, on: connection) {
             try releaseIfReady(row, on: connection)
         }
     }
 
     /// After job `id` ended without completing (failed for good, or cancelled).
-    static func afterEnded(_ id: Int64, on connection: SQLiteConnection) throws {
+    static func afterEnded(_ id: Int64, on connection: any SQLConnection) throws {
         guard
             let ended = try connection.query(
                 "SELECT step, status, error FROM jobs WHERE id = ?", [.integer(id)]
@@ -52,7 +52,7 @@ enum PipelineRelease {
     }
 
     /// Cancels, with `reason`, every waiting row that needs job `id` (or its step), and theirs.
-    private static func cancelDependants(of id: Int64, step: String?, reason: String, on connection: SQLiteConnection)
+    private static func cancelDependants(of id: Int64, step: String?, reason: String, on connection: any SQLConnection)
         throws
     {
         for row in try dependants(of: id, on: connection) {
@@ -62,8 +62,8 @@ enum PipelineRelease {
             guard needs.jobs.contains(id) || sameStepNeeded else { continue }
             try connection.run(
                 """
-                UPDATE jobs SET status = \(StoreSQL.word(.cancelled)), error = ?2, finished_at = \(now),
-                    updated_at = \(now) WHERE id = ?1 AND status = \(waiting)
+                UPDATE jobs SET status = \(StoreSQL.word(.cancelled)), error = ?2, finished_at = \(connection.dialect.now),
+                    updated_at = \(connection.dialect.now) WHERE id = ?1 AND status = \(waiting)
                 """, [.integer(dependant), .text(reason)])
             try cancelDependants(of: dependant, step: row["step"]?.string, reason: reason, on: connection)
         }
@@ -82,7 +82,7 @@ enum PipelineRelease {
     }
 
     /// Releases a waiting row when every step and job it needs has completed.
-    private static func releaseIfReady(_ row: [String: SQLiteValue], on connection: SQLiteConnection) throws {
+    private static func releaseIfReady(_ row: [String: SQLiteValue], on connection: any SQLConnection) throws {
         guard let id = row["id"]?.int else { return }
         let needs = Needs(row["needs"]?.string)
         let pipeline = row["pipeline_id"] ?? .null
@@ -137,8 +137,8 @@ enum PipelineRelease {
             let reason = error.message.hasPrefix("step '") ? error.message : "step '\(step)': \(error.message)"
             try connection.run(
                 """
-                UPDATE jobs SET status = \(StoreSQL.word(.cancelled)), error = ?2, finished_at = \(now),
-                    updated_at = \(now) WHERE id = ?1
+                UPDATE jobs SET status = \(StoreSQL.word(.cancelled)), error = ?2, finished_at = \(connection.dialect.now),
+                    updated_at = \(connection.dialect.now) WHERE id = ?1
                 """, [.integer(id), .text(reason)])
             try cancelDependants(
                 of: id, step: step, reason: "upstream step '\(step)' (job \(id)) could not start: \(reason)",
@@ -146,18 +146,18 @@ enum PipelineRelease {
         }
     }
 
-    private static func queue(_ id: Int64, params: JSONValue, index: Int?, on connection: SQLiteConnection) throws {
+    private static func queue(_ id: Int64, params: JSONValue, index: Int?, on connection: any SQLConnection) throws {
         try connection.run(
             """
             UPDATE jobs SET status = \(StoreSQL.word(.queued)), params = ?2, step_index = ?3, run_after = 0,
-                updated_at = \(now) WHERE id = ?1 AND status = \(waiting)
+                updated_at = \(connection.dialect.now) WHERE id = ?1 AND status = \(waiting)
             """, [.integer(id), .text(params.jsonString()), index.map { .integer(Int64($0)) } ?? .null])
     }
 
     /// A retried pipeline step: it waits for its needs and is released as its first run was (its
     /// references resolved again from the template), unless it is one instance of a `for_each`
     /// step, which keeps its file. Then the rows cancelled because it ended wait again.
-    static func retried(_ id: Int64, on connection: SQLiteConnection) throws {
+    static func retried(_ id: Int64, on connection: any SQLConnection) throws {
         if let row = try connection.query("SELECT * FROM jobs WHERE id = ?", [.integer(id)]).first,
             row["pipeline_id"]?.int != nil, row["step_index"]?.int == nil,
             !(Needs(row["needs"]?.string).steps.isEmpty && Needs(row["needs"]?.string).jobs.isEmpty)
@@ -171,24 +171,23 @@ enum PipelineRelease {
     }
 
     /// Back from a retry: the rows cancelled because job `id` failed wait again.
-    static func afterRetry(_ id: Int64, on connection: SQLiteConnection) throws {
+    static func afterRetry(_ id: Int64, on connection: any SQLConnection) throws {
         try connection.run(
             """
-            UPDATE jobs SET status = \(waiting), error = NULL, finished_at = NULL, updated_at = \(now)
-            WHERE status = \(StoreSQL.word(.cancelled)) AND error LIKE '%(job ' || ?1 || ')%'
-              AND error LIKE 'upstream %'
-            """, [.integer(id)])
+            UPDATE jobs SET status = \(waiting), error = NULL, finished_at = NULL, updated_at = \(connection.dialect.now)
+            WHERE status = \(StoreSQL.word(.cancelled)) AND error LIKE ?1 AND error LIKE 'upstream %'
+            """, [.text("%(job \(id))%")])
     }
 
     /// Whether every step and job row `id` needs has completed (a retried step with unmet needs
     /// waits instead of being queued).
-    static func needsMet(_ id: Int64, on connection: SQLiteConnection) throws -> Bool {
+    static func needsMet(_ id: Int64, on connection: any SQLConnection) throws -> Bool {
         guard let row = try connection.query("SELECT pipeline_id, needs FROM jobs WHERE id = ?", [.integer(id)]).first
         else { return true }
         let needs = Needs(row["needs"]?.string)
         for step in needs.steps {
             let counts = try connection.query(
-                "SELECT count(*) AS n, sum(status = \(StoreSQL.word(.completed))) AS done FROM jobs WHERE pipeline_id = ?1 AND step = ?2",
+                "SELECT count(*) AS n, count(*) FILTER (WHERE status = \(StoreSQL.word(.completed))) AS done FROM jobs WHERE pipeline_id = ?1 AND step = ?2",
                 [row["pipeline_id"] ?? .null, .text(step)]
             ).first
             guard let total = counts?["n"]?.int, total > 0, counts?["done"]?.int == total else { return false }

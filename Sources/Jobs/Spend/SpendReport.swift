@@ -49,7 +49,7 @@ public struct SpendReport: Sendable, Equatable {
 
     /// Reads the report at `now` (unix seconds) from a connection to `jobs.db`; a database from
     /// before the `spend` table reads as no spend.
-    public static func read(_ connection: SQLiteConnection, budgets: DailyBudgets, now: Double) throws
+    public static func read(_ connection: any SQLConnection, budgets: DailyBudgets, now: Double) throws
         -> SpendReport
     {
         var report = SpendReport(day: UTCDay.day(now), month: UTCDay.month(now))
@@ -57,8 +57,7 @@ public struct SpendReport: Sendable, Equatable {
         for (provider, limit) in budgets.perProvider {
             report.providers[provider, default: Provider()].budgetUSD = limit
         }
-        let hasTable = try !connection.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'spend'")
-            .isEmpty
+        let hasTable = try !connection.query(connection.dialect.tableExists("spend"), []).isEmpty
         guard hasTable else { return report }
         let charged = "state = '\(SpendEntry.State.charged.rawValue)'"
         for row in try connection.query(
@@ -68,7 +67,7 @@ public struct SpendReport: Sendable, Equatable {
                 coalesce(sum(CASE WHEN \(charged) AND substr(day, 1, 7) = ?2 THEN usd END), 0) AS month,
                 coalesce(sum(CASE WHEN \(charged) THEN usd END), 0) AS total,
                 coalesce(sum(CASE WHEN NOT \(charged) AND day = ?1 THEN usd END), 0) AS reserved,
-                sum(\(charged) AND usd IS NULL) AS unpriced
+                count(*) FILTER (WHERE \(charged) AND usd IS NULL) AS unpriced
             FROM spend GROUP BY provider
             """, [.text(report.day), .text(report.month)])
         {
@@ -94,7 +93,7 @@ public struct SpendReport: Sendable, Equatable {
             """
             SELECT pipeline_id AS p, coalesce(sum(usd), 0) AS usd FROM spend
             WHERE \(charged) AND pipeline_id IS NOT NULL GROUP BY pipeline_id
-            """)
+            """, [])
         {
             if let id = row["p"]?.int { report.pipelines[id] = row["usd"]?.double ?? 0 }
         }

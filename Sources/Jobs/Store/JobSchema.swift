@@ -60,47 +60,28 @@ public enum JobSchema {
         ("hold", "TEXT"),
     ]
 
-    /// Brings the database at `connection` to the current schema. Idempotent.
-    public static func migrate(_ connection: SQLiteConnection) throws(SQLiteError) {
-        // WAL lets the loop read while the writer writes and other programs insert.
-        _ = try connection.query("PRAGMA journal_mode=WAL")
-        try connection.execute("PRAGMA synchronous=NORMAL")
-        try connection.execute("BEGIN IMMEDIATE")
+    /// Brings the database at `connection` to the current schema. Idempotent, and safe when
+    /// several workers start at once (SQLite's `BEGIN IMMEDIATE`; a transaction lock on PostgreSQL).
+    public static func migrate(_ connection: any SQLConnection) throws {
+        switch connection.dialect {
+        case .sqlite:
+            // WAL lets the loop read while the writer writes and other programs insert.
+            _ = try connection.query("PRAGMA journal_mode=WAL", [])
+            try connection.execute("PRAGMA synchronous=NORMAL")
+        case .postgres:
+            // A notice per "already exists" would fill the server log at every start.
+            try connection.execute("SET client_min_messages = warning")
+        }
+        try connection.execute(connection.dialect.beginWrite)
         do {
-            let existing = Set(try connection.query("PRAGMA table_info(jobs)").compactMap { $0["name"]?.string })
-            if existing.isEmpty {
-                let body = columns.map { "\($0.name) \($0.definition)" }.joined(separator: ",\n    ")
-                try connection.execute("CREATE TABLE jobs (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    \(body)\n)")
-            } else {
-                for column in columns where !existing.contains(column.name) {
-                    try connection.execute("ALTER TABLE jobs ADD COLUMN \(column.name) \(column.definition)")
-                }
+            if let turnstile = connection.dialect.turnstile("schema") { _ = try connection.query(turnstile, []) }
+            switch connection.dialect {
+            case .sqlite: try migrateSQLite(connection)
+            case .postgres: try PostgresSchema.migrate(connection)
             }
-            // SQLite cannot default a column to an expression in ALTER TABLE, so creation times
-            // come from a trigger: rows inserted by any program get them.
-            try connection.execute(
-                """
-                CREATE TRIGGER IF NOT EXISTS jobs_created_at AFTER INSERT ON jobs
-                WHEN NEW.created_at IS NULL
-                BEGIN
-                    UPDATE jobs SET created_at = \(nowExpression), updated_at = \(nowExpression) WHERE id = NEW.id;
-                END;
-                CREATE INDEX IF NOT EXISTS jobs_claim_order ON jobs(status, priority DESC, id);
-                DROP INDEX IF EXISTS jobs_status_type;
-                CREATE INDEX IF NOT EXISTS jobs_type_claim_order ON jobs(status, job_type, priority DESC, id);
-                """)
-            try connection.execute(
-                """
-                CREATE TABLE IF NOT EXISTS pipelines (
-                    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT '', document TEXT NOT NULL,
-                    created_at TEXT NOT NULL DEFAULT (\(nowExpression))
-                );
-                CREATE INDEX IF NOT EXISTS jobs_pipeline ON jobs(pipeline_id, step) WHERE pipeline_id IS NOT NULL;
-                """)
-            try connection.execute(SpendTable.createSQL)
+            try connection.execute(SpendTable.createSQL(connection.dialect))
             try createMetadata(connection)
-            try connection.execute(WorkerTable.createSQL)
-            try connection.execute("PRAGMA user_version=2")
+            try connection.execute(columnTypes(WorkerTable.createSQL, connection.dialect))
             try connection.execute("COMMIT")
         } catch {
             try? connection.execute("ROLLBACK")
@@ -108,20 +89,59 @@ public enum JobSchema {
         }
     }
 
+    /// A column definition written for SQLite, in PostgreSQL's types: 64-bit integers and doubles.
+    static func columnTypes(_ definition: String, _ dialect: SQLDialect) -> String {
+        guard dialect == .postgres else { return definition }
+        return definition.replacingOccurrences(of: "INTEGER", with: "BIGINT")
+            .replacingOccurrences(of: "REAL", with: "DOUBLE PRECISION")
+    }
+
+    private static func migrateSQLite(_ connection: any SQLConnection) throws {
+        let existing = Set(try connection.query("PRAGMA table_info(jobs)", []).compactMap { $0["name"]?.string })
+        if existing.isEmpty {
+            let body = columns.map { "\($0.name) \($0.definition)" }.joined(separator: ",\n    ")
+            try connection.execute("CREATE TABLE jobs (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    \(body)\n)")
+        } else {
+            for column in columns where !existing.contains(column.name) {
+                try connection.execute("ALTER TABLE jobs ADD COLUMN \(column.name) \(column.definition)")
+            }
+        }
+        // SQLite cannot default a column to an expression in ALTER TABLE, so creation times
+        // come from a trigger: rows inserted by any program get them.
+        try connection.execute(
+            """
+            CREATE TRIGGER IF NOT EXISTS jobs_created_at AFTER INSERT ON jobs
+            WHEN NEW.created_at IS NULL
+            BEGIN
+                UPDATE jobs SET created_at = \(nowExpression), updated_at = \(nowExpression) WHERE id = NEW.id;
+            END;
+            CREATE INDEX IF NOT EXISTS jobs_claim_order ON jobs(status, priority DESC, id);
+            DROP INDEX IF EXISTS jobs_status_type;
+            CREATE INDEX IF NOT EXISTS jobs_type_claim_order ON jobs(status, job_type, priority DESC, id);
+            CREATE TABLE IF NOT EXISTS pipelines (
+                id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT '', document TEXT NOT NULL,
+                created_at TEXT NOT NULL DEFAULT (\(nowExpression))
+            );
+            CREATE INDEX IF NOT EXISTS jobs_pipeline ON jobs(pipeline_id, step) WHERE pipeline_id IS NOT NULL;
+            PRAGMA user_version=2;
+            """)
+    }
+
     /// The `meta` table (key → value) and, once per database, its random `database_id`.
     /// A new `jobs.db` gets a new id, so provider idempotency keys built from it
     /// (`ExternalTaskID`) never collide with those of another database on the same account.
-    private static func createMetadata(_ connection: SQLiteConnection) throws(SQLiteError) {
+    private static func createMetadata(_ connection: any SQLConnection) throws {
         try connection.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         try connection.run(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('database_id', ?)", [.text(DatabaseID.random())])
+            "INSERT INTO meta (key, value) VALUES ('database_id', ?1) ON CONFLICT (key) DO NOTHING",
+            [.text(DatabaseID.random())])
     }
 
     /// This database's id (`meta.database_id`), made by `migrate`.
-    public static func databaseID(_ connection: SQLiteConnection) throws(SQLiteError) -> String {
-        let rows = try connection.query("SELECT value FROM meta WHERE key = 'database_id'")
+    public static func databaseID(_ connection: any SQLConnection) throws -> String {
+        let rows = try connection.query("SELECT value FROM meta WHERE key = 'database_id'", [])
         guard let id = rows.first?["value"]?.string else {
-            throw SQLiteError(code: 1, message: "jobs.db has no database_id in its meta table; run the worker once")
+            throw OperationsError("the job store has no database_id in its meta table; run the worker once")
         }
         return id
     }

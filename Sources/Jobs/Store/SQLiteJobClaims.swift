@@ -10,7 +10,7 @@ extension SQLiteJobStore {
         loop.assertInLoop()
         let owner = owner
         let leaseUntil = Date().timeIntervalSince1970 + leaseSeconds
-        let excluded = Self.jsonList(keys)
+        let excluded = StoreSQL.jsonList(keys)
         let claimed = ReplyBox([ClaimedJob]())
         let reply = LoopBound(completion, on: loop)
         enqueue(
@@ -31,7 +31,7 @@ extension SQLiteJobStore {
                     }
                     guard !ids.isEmpty else { return }
                     let rows = try connection.query(
-                        Self.markClaimed, [.text(Self.jsonIDs(ids)), .text(owner), .real(leaseUntil)])
+                        Self.markClaimed, [.text(StoreSQL.jsonIDs(ids)), .text(owner), .real(leaseUntil)])
                     claimed.value = rows.map(Self.claimedJob).sorted { Job.claimsBefore($0.job, $1.job) }
                 },
                 afterCommit: { reply.value(claimed.value) }))

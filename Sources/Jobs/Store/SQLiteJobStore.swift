@@ -8,8 +8,8 @@ import Reactor
 /// Writes made during one loop iteration are handed to the writer together before the loop
 /// sleeps (`EventLoop.handOverBeforeSleep`), so a job's completion and the claim of the job that
 /// takes its slot commit in one transaction and no reader ever sees the slot empty. Claims,
-/// updates and recovery have a file each (`SQLiteJobClaims`, `SQLiteJobUpdates`,
-/// `SQLiteJobRecovery`).
+/// updates and recovery have a file each (`SQLiteJobClaims`, `StoreUpdates`,
+/// `SQLiteJobRecovery`); what both stores write is in SQL they share.
 public final class SQLiteJobStore: JobStore {
     let loop: EventLoop
     private let reader: SQLiteConnection
@@ -39,7 +39,11 @@ public final class SQLiteJobStore: JobStore {
         ownLeaseCondition =
             "AND (lease_owner IS NULL OR lease_owner = '\(owner.replacingOccurrences(of: "'", with: "''"))')"
         self.leaseSeconds = leaseSeconds
-        writer = WriterQueue(path: path, loop: loop, log: log)
+        writer = WriterQueue(storeName: "jobs.db", loop: loop, log: log) {
+            let connection = try SQLiteConnection(path: path, busyTimeout: 5)
+            try JobSchema.migrate(connection)
+            return connection
+        }
         try writer.start()  // Migrates the schema before the reader looks at it.
         reader = try SQLiteConnection(path: path, busyTimeout: 1)
         databaseID = try JobSchema.databaseID(reader)
@@ -48,15 +52,13 @@ public final class SQLiteJobStore: JobStore {
     static let now = JobSchema.nowExpression
     static let queued = StoreSQL.word(.queued)
     /// A queued row that may run now, its gate key not among the full ones (a JSON list in `?2`).
-    static let runnableTail = """
-        run_after <= ?1 AND (\(StoreSQL.gateKey)) NOT IN (SELECT value FROM json_each(?2))
-        """
+    static let runnableTail = StoreSQL.runnable(.sqlite)
 
     public func hasRunnableJobs(now: Double, excluding keys: Set<String>, completion: @escaping (Bool) -> Void) {
         loop.assertInLoop()
         let rows = try? reader.query(
             "SELECT 1 FROM jobs WHERE status = \(Self.queued) AND \(Self.runnableTail) LIMIT 1",
-            [.real(now), .text(Self.jsonList(keys))])
+            [.real(now), .text(StoreSQL.jsonList(keys))])
         completion(!(rows ?? []).isEmpty)
     }
 
@@ -64,7 +66,7 @@ public final class SQLiteJobStore: JobStore {
         let mine = ownLeaseCondition
         enqueue(
             WriterQueue.Item(
-                apply: { connection in try SQLiteJobUpdates.apply(update, mine: mine, on: connection) },
+                apply: { connection in try StoreUpdates.apply(update, mine: mine, on: connection) },
                 afterCommit: nil))
     }
 
@@ -92,8 +94,8 @@ public final class SQLiteJobStore: JobStore {
         if !ids.isEmpty {
             let rows =
                 (try? reader.query(
-                    "SELECT id, status, result FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
-                    [.text(Self.jsonIDs(ids))])) ?? []
+                    "SELECT id, status, result FROM jobs WHERE id IN \(SQLDialect.sqlite.integers(in: "?1"))",
+                    [.text(StoreSQL.jsonIDs(ids))])) ?? []
             for row in rows {
                 guard let id = row["id"]?.int else { continue }
                 let result = row["result"]?.string.flatMap { try? JSONValue.parse($0) }
@@ -106,7 +108,7 @@ public final class SQLiteJobStore: JobStore {
     public func queuedCount(completion: @escaping (_ queued: Int, _ held: Int) -> Void) {
         let rows = try? reader.query(
             """
-            SELECT count(*) AS n, coalesce(sum(hold IS NOT NULL AND run_after > ?1), 0) AS held
+            SELECT count(*) AS n, count(*) FILTER (WHERE hold IS NOT NULL AND run_after > ?1) AS held
             FROM jobs WHERE status = \(Self.queued)
             """, [.real(Date().timeIntervalSince1970)])
         let held = Int(rows?.first?["held"]?.int ?? 0)
@@ -155,14 +157,6 @@ public final class SQLiteJobStore: JobStore {
         iterationWrites.removeAll()
         writeHandOvers += 1
         writer.submit(items)
-    }
-
-    static func jsonIDs(_ ids: [Int64]) -> String {
-        "[" + ids.map(String.init).joined(separator: ",") + "]"
-    }
-
-    static func jsonList(_ keys: Set<String>) -> String {
-        JSONValue.array(keys.sorted().map { .string($0) }).jsonString()
     }
 }
 

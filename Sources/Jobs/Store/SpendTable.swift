@@ -1,8 +1,14 @@
+import Reactor
+
 /// The `spend` table: one row per paid (or about to be paid) submission of a job. Budgets sum it
 /// per provider and UTC day, `stats` per day, month and pipeline; it outlives `prune`, so the
 /// month's money stays right when old job rows go.
 enum SpendTable {
-    static let createSQL = """
+    static func createSQL(_ dialect: SQLDialect) -> String {
+        JobSchema.columnTypes(sql, dialect).replacingOccurrences(of: "NOW_EXPRESSION", with: dialect.now)
+    }
+
+    private static let sql = """
         CREATE TABLE IF NOT EXISTS spend (
             job_id INTEGER NOT NULL,
             submission INTEGER NOT NULL,
@@ -16,7 +22,7 @@ enum SpendTable {
             estimated INTEGER NOT NULL DEFAULT 1,
             state TEXT NOT NULL DEFAULT 'charged',
             pipeline_id INTEGER,
-            created_at TEXT NOT NULL DEFAULT (\(JobSchema.nowExpression)),
+            created_at TEXT NOT NULL DEFAULT (NOW_EXPRESSION),
             PRIMARY KEY (job_id, submission)
         );
         CREATE INDEX IF NOT EXISTS spend_by_day ON spend(day, provider);

@@ -1,3 +1,6 @@
+import JSON
+import Reactor
+
 /// SQL fragments built from the Swift rules (`JobStatus`, `JobType`), so that each rule — the
 /// status words, which statuses are held or finished, the default provider per type, which types
 /// are claimed first, what status a claim sets — is written once. Every fragment is made of fixed
@@ -30,14 +33,43 @@ public enum StoreSQL {
     }()
 
     /// The SQL expression for a row's gate key: its provider, or the type's default provider.
-    /// Malformed params must not break the claim query, hence `json_valid`.
-    public static let gateKey: String = {
+    /// Malformed params must not break the claim query (`SQLDialect.jsonText` yields NULL).
+    /// On PostgreSQL a trigger keeps it in the `gate_key` column (`PostgresSchema`).
+    public static func gateKey(_ dialect: SQLDialect) -> String {
+        switch dialect {
+        case .sqlite: gateKeyExpression(params: "params", jobType: "job_type", dialect: .sqlite)
+        case .postgres: "gate_key"
+        }
+    }
+
+    public static let gateKey = gateKey(.sqlite)
+
+    /// The gate key computed from a row's `params` and `job_type` columns.
+    static func gateKeyExpression(params: String, jobType: String, dialect: SQLDialect) -> String {
         let defaults = JobType.allCases.compactMap { type in
             type.defaultProvider.map { "WHEN '\(type.rawValue)' THEN '\($0)'" }
         }.joined(separator: " ")
-        return """
-            coalesce(CASE WHEN json_valid(params) AND json_type(params, '$.provider') = 'text' \
-            THEN json_extract(params, '$.provider') END, CASE job_type \(defaults) ELSE '' END)
-            """
-    }()
+        return "coalesce(\(dialect.jsonText(params, key: "provider")), CASE \(jobType) \(defaults) ELSE '' END)"
+    }
+
+    /// A queued row that may run now (`run_after <= ?1`), its gate key not among the full ones
+    /// (a JSON list in `?2`).
+    public static func runnable(_ dialect: SQLDialect) -> String {
+        "run_after <= ?1 AND (\(gateKey(dialect))) NOT IN \(dialect.texts(in: "?2"))"
+    }
+
+    /// A JSON array of ids, for `SQLDialect.integers(in:)`.
+    public static func jsonIDs(_ ids: [Int64]) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// A JSON array of strings, for `SQLDialect.texts(in:)`.
+    public static func jsonList(_ keys: Set<String>) -> String {
+        JSONValue.array(keys.sorted().map { .string($0) }).jsonString()
+    }
+
+    /// `attempts` less `amount` (a parameter or number), never below zero.
+    public static func attemptsLess(_ amount: String) -> String {
+        "CASE WHEN attempts > \(amount) THEN attempts - \(amount) ELSE 0 END"
+    }
 }

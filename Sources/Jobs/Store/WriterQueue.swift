@@ -2,17 +2,18 @@ import Foundation
 import Reactor
 import Synchronization
 
-/// The one place that writes to `jobs.db`.
+/// The one place that writes to the job store (`jobs.db`, or PostgreSQL).
 ///
 /// A dedicated thread owns the write connection. Callers on any thread `submit` work items;
 /// the thread takes every item waiting at that moment and applies them in one transaction
 /// (group commit), then hands replies back to the loop through `EventLoop.execute`.
-/// A batch that meets a locked or unwritable database is retried, never dropped.
+/// A batch that meets a locked or unwritable database, or a lost connection, is retried (on a new
+/// connection when the old one is gone), never dropped.
 final class WriterQueue: Sendable {
     /// One unit of work for the writer thread, run inside the batch's transaction.
     /// It must only use the connection it is given.
     struct Item: Sendable {
-        let apply: @Sendable (SQLiteConnection) throws -> Void
+        let apply: @Sendable (any SQLConnection) throws -> Void
         /// Runs on the loop after the batch committed.
         let afterCommit: (@Sendable () -> Void)?
     }
@@ -21,7 +22,10 @@ final class WriterQueue: Sendable {
     private let condition = NSCondition()
     private let loop: EventLoop
     private let log: WorkerLog
-    private let path: String
+    /// "jobs.db", "PostgreSQL at host:port/db": how the log names the store.
+    private let storeName: String
+    /// Opens the write connection and brings the schema up to date; on the writer thread.
+    private let open: @Sendable () throws -> any SQLConnection
 
     private struct State {
         var items: [Item] = []
@@ -29,8 +33,11 @@ final class WriterQueue: Sendable {
         var stopped = false
     }
 
-    init(path: String, loop: EventLoop, log: WorkerLog) {
-        self.path = path
+    init(
+        storeName: String, loop: EventLoop, log: WorkerLog, open: @escaping @Sendable () throws -> any SQLConnection
+    ) {
+        self.storeName = storeName
+        self.open = open
         self.loop = loop
         self.log = log
     }
@@ -41,11 +48,10 @@ final class WriterQueue: Sendable {
     func start() throws {
         let opened = Mutex<Result<Void, any Error>?>(nil)
         let ready = DispatchSemaphore(value: 0)
-        let thread = Thread { [self, path] in
-            let connection: SQLiteConnection
+        let thread = Thread { [self] in
+            let connection: any SQLConnection
             do {
-                connection = try SQLiteConnection(path: path, busyTimeout: 5)
-                try JobSchema.migrate(connection)
+                connection = try open()
             } catch {
                 opened.withLock { $0 = .failure(error) }
                 ready.signal()
@@ -90,7 +96,8 @@ final class WriterQueue: Sendable {
         }
     }
 
-    private func run(connection: SQLiteConnection) {
+    private func run(connection first: any SQLConnection) {
+        var connection = first
         while true {
             condition.lock()
             while state.withLock({ $0.items.isEmpty && !$0.stopping }) { condition.wait() }
@@ -100,7 +107,7 @@ final class WriterQueue: Sendable {
                 return (taken, state.stopping)
             }
             condition.unlock()
-            if !batch.isEmpty { write(batch, on: connection) }
+            if !batch.isEmpty { connection = write(batch, on: connection) }
             if stopping && state.withLock({ $0.items.isEmpty }) {
                 connection.close()
                 condition.lock()
@@ -112,34 +119,44 @@ final class WriterQueue: Sendable {
         }
     }
 
-    /// Applies a batch in one transaction, retrying the whole batch while the database is
-    /// locked or unwritable. An item that fails on its own (bad data) is skipped and logged so
-    /// it cannot hold the others back forever.
-    private func write(_ batch: [Item], on connection: SQLiteConnection) {
+    /// Applies a batch in one transaction, retrying the whole batch while the store is locked,
+    /// unwritable or unreachable. An item that fails on its own (bad data) is skipped and logged so
+    /// it cannot hold the others back forever. Returns the connection to go on with (a new one
+    /// after the old was lost).
+    private func write(_ batch: [Item], on first: any SQLConnection) -> any SQLConnection {
+        var connection: (any SQLConnection)? = first
         var delay = 0.05
         var reported = false
         while true {
             do {
+                let current = try connection ?? open()
+                connection = current
                 // Prepared once and reused (`run`), since every batch and item repeats them.
-                try connection.run("BEGIN IMMEDIATE")
+                try current.run(current.dialect.beginWrite, [])
                 for item in batch {
                     do {
-                        try connection.run("SAVEPOINT item")
-                        try item.apply(connection)
-                        try connection.run("RELEASE item")
-                    } catch let error as SQLiteError where !error.isBusy && !error.isStorageFault {
-                        try? connection.run("ROLLBACK TO item")
-                        try? connection.run("RELEASE item")
-                        log.error("a database write was skipped: \(error.message)")
+                        try current.run("SAVEPOINT item", [])
+                        try item.apply(current)
+                        try current.run("RELEASE SAVEPOINT item", [])
+                    } catch let error as any SQLFailure where !error.passesOnRetry {
+                        try? current.run("ROLLBACK TO SAVEPOINT item", [])
+                        try? current.run("RELEASE SAVEPOINT item", [])
+                        log.error("a database write was skipped: \(error.explanation)")
                     }
                 }
-                try connection.run("COMMIT")
-                if reported { log.info("jobs.db is writable again; \(batch.count) delayed writes saved") }
+                try current.run("COMMIT", [])
+                if reported { log.info("\(storeName) is writable again; \(batch.count) delayed writes saved") }
                 break
             } catch {
-                if connection.inTransaction { try? connection.execute("ROLLBACK") }
+                if let failure = error as? any SQLFailure, failure.connectionLost {
+                    connection?.close()
+                    connection = nil
+                } else if let current = connection, current.inTransaction {
+                    try? current.execute("ROLLBACK")
+                }
                 if !reported {
-                    log.error("cannot write to jobs.db (\(Self.describe(error))); keeping the writes and retrying")
+                    log.error(
+                        "cannot write to \(storeName) (\(Self.describe(error))); keeping the writes and retrying")
                     reported = true
                 }
                 Thread.sleep(forTimeInterval: delay)  // The writer thread, never the loop.
@@ -150,11 +167,10 @@ final class WriterQueue: Sendable {
         if !replies.isEmpty {
             loop.execute { for reply in replies { reply() } }
         }
+        return connection!
     }
 
     private static func describe(_ error: any Error) -> String {
-        guard let error = error as? SQLiteError else { return "\(error)" }
-        if error.isBusy { return "another program holds the database lock: \(error.message)" }
-        return error.message
+        (error as? any SQLFailure)?.explanation ?? "\(error)"
     }
 }

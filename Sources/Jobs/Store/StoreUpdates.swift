@@ -2,15 +2,28 @@ import Foundation
 import JSON
 import Reactor
 
-/// How each `JobUpdate` is written on SQLite, on the writer thread inside the batch's transaction.
-enum SQLiteJobUpdates {
-    private static let now = JobSchema.nowExpression
+/// How each `JobUpdate` is written, on the writer's connection inside the batch's transaction, in
+/// SQL that SQLite and PostgreSQL share (`SQLDialect` for the rest).
+enum StoreUpdates {
     private static let gone = "'\(WorkerTable.Status.gone.rawValue)'"
     private static let running = "'\(WorkerTable.Status.running.rawValue)'"
-    private static let done = "finished_at = \(now), updated_at = \(now), lease_owner = NULL, lease_until = NULL"
+    private static let queued = StoreSQL.word(.queued)
+    private static let cancelled = StoreSQL.word(.cancelled)
+    private static let cancelRequested = StoreSQL.word(.cancelRequested)
 
-    /// Writes one update; `mine` limits it to rows this worker holds (`SQLiteJobStore.ownLeaseCondition`).
-    static func apply(_ update: JobUpdate, mine: String, on connection: SQLiteConnection) throws {
+    /// Writes one update; `mine` limits it to rows this worker holds (`ownLeaseCondition`).
+    static func apply(_ update: JobUpdate, mine: String, on connection: any SQLConnection) throws {
+        let now = connection.dialect.now
+        let done = "finished_at = \(now), updated_at = \(now), lease_owner = NULL, lease_until = NULL"
+        /// Back to the queue, unless a cancel was requested meanwhile: then the job ends.
+        func requeued(cancelledError: String, otherwise error: String) -> String {
+            """
+            status = CASE WHEN status = \(cancelRequested) THEN \(cancelled) ELSE \(queued) END,
+            error = CASE WHEN status = \(cancelRequested) THEN '\(cancelledError)' ELSE \(error) END,
+            finished_at = CASE WHEN status = \(cancelRequested) THEN \(now) ELSE finished_at END,
+            updated_at = \(now), lease_owner = NULL, lease_until = NULL
+            """
+        }
         switch update {
         case .completed(let id, let result):
             try connection.run(
@@ -24,47 +37,38 @@ enum SQLiteJobUpdates {
             if connection.changes > 0 { try PipelineRelease.afterEnded(id, on: connection) }
         case .cancelled(let id, let reason):
             try connection.run(
-                "UPDATE jobs SET status = \(StoreSQL.word(.cancelled)), error = ?2, \(done) WHERE id = ?1",
+                "UPDATE jobs SET status = \(cancelled), error = ?2, \(done) WHERE id = ?1",
                 [.integer(id), .text(reason)])
             if connection.changes > 0 { try PipelineRelease.afterEnded(id, on: connection) }
         case .retry(let id, let error, let runAfter, let attempts):
-            // A cancel requested meanwhile wins: the job ends instead of going back to the queue.
             try connection.run(
                 """
-                UPDATE jobs SET
-                    status = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN \(StoreSQL.word(.cancelled)) ELSE \(StoreSQL.word(.queued)) END,
-                    error = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN 'cancelled while running' ELSE ?2 END,
-                    finished_at = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN \(now) ELSE finished_at END,
-                    run_after = ?3, attempts = ?4, updated_at = \(now), lease_owner = NULL, lease_until = NULL
+                UPDATE jobs SET \(requeued(cancelledError: "cancelled while running", otherwise: "?2")),
+                    run_after = ?3, attempts = ?4
                 WHERE id = ?1 \(mine)
                 """, [.integer(id), .text(error), .real(runAfter), .integer(Int64(attempts))])
         case .release(let id, let attemptCounted):
             try connection.run(
                 """
-                UPDATE jobs SET
-                    status = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN \(StoreSQL.word(.cancelled)) ELSE \(StoreSQL.word(.queued)) END,
-                    error = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN 'cancelled' ELSE error END,
-                    finished_at = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN \(now) ELSE finished_at END,
-                    attempts = max(attempts - ?2, 0), updated_at = \(now), lease_owner = NULL, lease_until = NULL
+                UPDATE jobs SET \(requeued(cancelledError: "cancelled", otherwise: "error")),
+                    attempts = \(StoreSQL.attemptsLess("?2"))
                 WHERE id = ?1 \(mine)
                 """, [.integer(id), .integer(attemptCounted ? 1 : 0)])
         case .hold(let id, let reason, let runAfter, let attemptCounted):
             try connection.run(
                 """
                 UPDATE jobs SET
-                    status = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN \(StoreSQL.word(.cancelled)) ELSE \(StoreSQL.word(.queued)) END,
-                    error = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN 'cancelled' ELSE error END,
-                    finished_at = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN \(now) ELSE finished_at END,
-                    hold = CASE WHEN status = \(StoreSQL.word(.cancelRequested)) THEN NULL ELSE ?2 END,
-                    run_after = ?3, attempts = max(attempts - ?4, 0), updated_at = \(now), lease_owner = NULL, lease_until = NULL
+                    hold = CASE WHEN status = \(cancelRequested) THEN NULL ELSE ?2 END,
+                    \(requeued(cancelledError: "cancelled", otherwise: "error")),
+                    run_after = ?3, attempts = \(StoreSQL.attemptsLess("?4"))
                 WHERE id = ?1 \(mine)
                 """, [.integer(id), .text(reason), .real(runAfter), .integer(attemptCounted ? 1 : 0)])
         case .spend(let entry):
-            try SQLiteSpend.write(entry, on: connection)
+            try StoreSpend.write(entry, on: connection)
         case .cancelSpend(let id, let submission):
-            try SQLiteSpend.cancel(jobID: id, submission: submission, on: connection)
+            try StoreSpend.cancel(jobID: id, submission: submission, on: connection)
         case .releaseHolds:
-            try SQLiteSpend.releaseHolds(on: connection)
+            try StoreSpend.releaseHolds(on: connection)
         case .progress(let id, let value):
             try connection.run(
                 "UPDATE jobs SET progress = ?2 WHERE id = ?1 AND status IN \(StoreSQL.running)",
@@ -74,15 +78,16 @@ enum SQLiteJobUpdates {
                 "UPDATE jobs SET provider_task_id = ?2, provider_state = ?3, updated_at = \(now) WHERE id = ?1",
                 [.integer(id), .text(taskID), state.map(SQLiteValue.text) ?? .null])
         case .refundAttempt(let id):
-            try connection.run("UPDATE jobs SET attempts = max(attempts - 1, 0) WHERE id = ?1 \(mine)", [.integer(id)])
+            try connection.run(
+                "UPDATE jobs SET attempts = \(StoreSQL.attemptsLess("1")) WHERE id = ?1 \(mine)", [.integer(id)])
         case .providerState(let id, let state):
             try connection.run(
                 "UPDATE jobs SET provider_state = ?2, updated_at = \(now) WHERE id = ?1", [.integer(id), .text(state)])
         case .heartbeat(let owner, let ids, let until, let activity):
             if !ids.isEmpty {
                 try connection.run(
-                    "UPDATE jobs SET lease_until = ?1 WHERE lease_owner = ?2 AND id IN (SELECT value FROM json_each(?3))",
-                    [.real(until), .text(owner), .text(SQLiteJobStore.jsonIDs(ids))])
+                    "UPDATE jobs SET lease_until = ?1 WHERE lease_owner = ?2 AND id IN \(connection.dialect.integers(in: "?3"))",
+                    [.real(until), .text(owner), .text(StoreSQL.jsonIDs(ids))])
             }
             try connection.run(
                 """
@@ -97,9 +102,15 @@ enum SQLiteJobUpdates {
         case .registerWorker(let worker):
             try connection.run(
                 """
-                INSERT OR REPLACE INTO workers (id, host, pid, version, started_at, heartbeat_at, heartbeat_unix,
+                INSERT INTO workers (id, host, pid, version, started_at, heartbeat_at, heartbeat_unix,
                     lease_seconds, max_concurrent_jobs, active_jobs, provider_caps, provider_stats, status, web_url)
                 VALUES (?1, ?2, ?3, ?4, \(now), \(now), ?5, ?6, ?7, 0, ?8, '{}', \(running), ?9)
+                ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, version = excluded.version,
+                    started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at,
+                    heartbeat_unix = excluded.heartbeat_unix, lease_seconds = excluded.lease_seconds,
+                    max_concurrent_jobs = excluded.max_concurrent_jobs, active_jobs = 0,
+                    provider_caps = excluded.provider_caps, provider_stats = '{}', status = excluded.status,
+                    web_url = excluded.web_url
                 """,
                 [
                     .text(worker.id), .text(worker.host), .integer(Int64(worker.pid)), .text(worker.version),

@@ -1,8 +1,9 @@
 import Reactor
 
-/// Spend on SQLite: reservations checked and written in one writer transaction (`BEGIN
-/// IMMEDIATE` serialises every worker on the file, so two cannot both take the last dollar), and
-/// the `spend` rows summed into the job's `cost_*` columns.
+/// Spend in the store: reservations checked and written in one writer transaction, which takes
+/// its turn with every other worker's (SQLite's `BEGIN IMMEDIATE`, a transaction lock on
+/// PostgreSQL), so two workers cannot both take the last dollar; and the `spend` rows summed into
+/// the job's `cost_*` columns.
 extension SQLiteJobStore {
     public func reserveSpend(
         _ entry: SpendEntry, within budgets: DailyBudgets, completion: @escaping (SpendDecision) -> Void
@@ -12,15 +13,16 @@ extension SQLiteJobStore {
         let reply = LoopBound(completion, on: loop)
         enqueue(
             WriterQueue.Item(
-                apply: { connection in decision.value = try SQLiteSpend.reserve(entry, budgets, on: connection) },
+                apply: { connection in decision.value = try StoreSpend.reserve(entry, budgets, on: connection) },
                 afterCommit: { reply.value(decision.value) }))
     }
 }
 
-enum SQLiteSpend {
-    static func reserve(_ entry: SpendEntry, _ budgets: DailyBudgets, on connection: SQLiteConnection) throws
+enum StoreSpend {
+    static func reserve(_ entry: SpendEntry, _ budgets: DailyBudgets, on connection: any SQLConnection) throws
         -> SpendDecision
     {
+        if let turnstile = connection.dialect.turnstile("spend") { _ = try connection.query(turnstile, []) }
         let key: [SQLiteValue] = [.integer(entry.jobID), .integer(Int64(entry.submission))]
         if try !connection.query("SELECT 1 FROM spend WHERE job_id = ?1 AND submission = ?2", key).isEmpty {
             return .granted  // This submission was reserved before: a resumed run pays nothing more.
@@ -45,7 +47,7 @@ enum SQLiteSpend {
     /// Writes a submission's row over what it had (a reported figure is kept over an estimate),
     /// then the job's `cost_*` columns from its charged rows. Money that went down (a
     /// reservation dropped, a report below the estimate) lets held jobs look again.
-    static func write(_ entry: SpendEntry, on connection: SQLiteConnection) throws {
+    static func write(_ entry: SpendEntry, on connection: any SQLConnection) throws {
         let before = try connection.query(
             "SELECT usd FROM spend WHERE job_id = ?1 AND submission = ?2",
             [.integer(entry.jobID), .integer(Int64(entry.submission))]
@@ -69,27 +71,27 @@ enum SQLiteSpend {
         if let before, let after = entry.usd, after < before - 0.000_001 { try releaseHolds(on: connection) }
     }
 
-    static func cancel(jobID: Int64, submission: Int, on connection: SQLiteConnection) throws {
+    static func cancel(jobID: Int64, submission: Int, on connection: any SQLConnection) throws {
         try connection.run(
             "DELETE FROM spend WHERE job_id = ?1 AND submission = ?2 AND state = '\(SpendEntry.State.reserved.rawValue)'",
             [.integer(jobID), .integer(Int64(submission))])
         if connection.changes > 0 { try releaseHolds(on: connection) }
     }
 
-    static func releaseHolds(on connection: SQLiteConnection) throws {
+    static func releaseHolds(on connection: any SQLConnection) throws {
         try connection.run(
             "UPDATE jobs SET run_after = 0 WHERE hold IS NOT NULL AND status = \(StoreSQL.word(.queued))", [])
     }
 
     /// The job's cost: the sum of its charged submissions; no money figure when any lacks a price.
-    private static func summarise(_ jobID: Int64, on connection: SQLiteConnection) throws {
+    private static func summarise(_ jobID: Int64, on connection: any SQLConnection) throws {
         let charged = "FROM spend WHERE job_id = ?1 AND state = '\(SpendEntry.State.charged.rawValue)'"
         try connection.run(
             """
             UPDATE jobs SET
-                cost_usd = (SELECT CASE WHEN count(usd) = count(*) THEN round(sum(usd), 6) END \(charged)),
+                cost_usd = (SELECT CASE WHEN count(usd) = count(*) THEN sum(usd) END \(charged)),
                 cost_units = (SELECT sum(units) \(charged)),
-                cost_unit = (SELECT group_concat(DISTINCT unit) \(charged)),
+                cost_unit = (SELECT max(unit) \(charged)),
                 cost_note = (SELECT max(note) \(charged))
             WHERE id = ?1
             """, [.integer(jobID)])

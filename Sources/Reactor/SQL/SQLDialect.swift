@@ -1,0 +1,110 @@
+/// The SQL fragments in which SQLite and PostgreSQL differ, for the store's queries. Everything
+/// else the store writes is common to both: `?1` parameters (PostgreSQL's connection numbers them
+/// `$1`), `RETURNING`, `ON CONFLICT`, `IS DISTINCT FROM`, `count(*) FILTER (WHERE …)`. Times are
+/// ISO-8601 UTC text with milliseconds in both, so they compare and sort as text.
+public enum SQLDialect: Sendable, Equatable {
+    case sqlite
+    case postgres
+
+    /// Now, as ISO-8601 UTC text with milliseconds.
+    public var now: String {
+        switch self {
+        case .sqlite: "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+        case .postgres: #"to_char(statement_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+        }
+    }
+
+    /// `seconds` before now, as the same text.
+    public func ago(seconds: Int) -> String {
+        switch self {
+        case .sqlite: "strftime('%Y-%m-%dT%H:%M:%fZ','now','-\(seconds) seconds')"
+        case .postgres:
+            #"to_char((statement_timestamp() - interval '\#(seconds) seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+        }
+    }
+
+    /// Unix seconds of an ISO timestamp column (or expression).
+    public func unixSeconds(_ column: String) -> String {
+        switch self {
+        case .sqlite: "((julianday(\(column)) - 2440587.5) * 86400.0)"
+        case .postgres: "extract(epoch FROM (\(column))::timestamptz)::float8"
+        }
+    }
+
+    /// Seconds from an ISO timestamp column to another (nil: now).
+    public func secondsBetween(_ start: String, and end: String? = nil) -> String {
+        switch self {
+        case .sqlite: "((julianday(\(end ?? "'now'")) - julianday(\(start))) * 86400.0)"
+        case .postgres:
+            "extract(epoch FROM (\(end.map { "(\($0))::timestamptz" } ?? "statement_timestamp()") - (\(start))::timestamptz))::float8"
+        }
+    }
+
+    /// The integers of a JSON array given as the parameter `parameter` (`?2`), as a subquery:
+    /// `id IN <this>`.
+    public func integers(in parameter: String) -> String {
+        switch self {
+        case .sqlite: "(SELECT value FROM json_each(\(parameter)))"
+        case .postgres: "(SELECT jsonb_array_elements_text(\(parameter)::jsonb)::bigint)"
+        }
+    }
+
+    /// The strings of a JSON array given as the parameter `parameter`, as a subquery.
+    public func texts(in parameter: String) -> String {
+        switch self {
+        case .sqlite: "(SELECT value FROM json_each(\(parameter)))"
+        case .postgres: "(SELECT jsonb_array_elements_text(\(parameter)::jsonb))"
+        }
+    }
+
+    /// The text value of `key` in a JSON object stored as text in `column`; NULL when the text is
+    /// not valid JSON or the value is not a string (malformed params must not break a query).
+    public func jsonText(_ column: String, key: String) -> String {
+        switch self {
+        case .sqlite:
+            "CASE WHEN json_valid(\(column)) AND json_type(\(column), '$.\(key)') = 'text' THEN json_extract(\(column), '$.\(key)') END"
+        case .postgres: "rw_json_text(\(column), '\(key)')"
+        }
+    }
+
+    /// Whether the integer `value` is in the JSON array at `key` of the JSON object in `column`.
+    public func jsonArray(_ column: String, key: String, contains value: String) -> String {
+        switch self {
+        case .sqlite: "EXISTS (SELECT 1 FROM json_each(\(column), '$.\(key)') WHERE value = \(value))"
+        case .postgres: "rw_json_array_has(\(column), '\(key)', \(value))"
+        }
+    }
+
+    /// `INDEXED BY name` where the planner needs telling (SQLite), nothing where it does not.
+    public func indexedBy(_ name: String) -> String {
+        switch self {
+        case .sqlite: "INDEXED BY \(name)"
+        case .postgres: ""
+        }
+    }
+
+    /// A statement that makes writers holding the same `key` take turns until their transactions
+    /// end, nil where every write transaction already does (SQLite's `BEGIN IMMEDIATE`).
+    public func turnstile(_ key: String) -> String? {
+        switch self {
+        case .sqlite: nil
+        case .postgres: "SELECT pg_advisory_xact_lock(hashtext('reactor-worker:\(key)'))"
+        }
+    }
+
+    /// Whether a table exists, as a query that returns a row when it does.
+    public func tableExists(_ name: String) -> String {
+        switch self {
+        case .sqlite: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '\(name)'"
+        case .postgres: "SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = '\(name)'"
+        }
+    }
+
+    /// Opens a write transaction that other writers wait for.
+    public var beginWrite: String {
+        switch self {
+        case .sqlite: "BEGIN IMMEDIATE"
+        case .postgres: "BEGIN"
+        }
+    }
+}
