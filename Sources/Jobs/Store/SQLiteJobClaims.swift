@@ -47,16 +47,11 @@ extension SQLiteJobStore {
         WHERE status = \(queued) AND job_type NOT IN \(StoreSQL.claimedFirstTypes)
         AND \(runnableTail) ORDER BY priority DESC, id LIMIT ?3
         """
-    /// A claim counts an attempt unless the row has a provider task to resume (`Job.attemptCounted`).
     /// `+status` keeps SQLite on the rowid lookup: with the status index it walks every queued row.
     private static let markClaimed = """
-        UPDATE jobs SET status = \(StoreSQL.runningStatusOfType),
-            attempts = attempts + CASE WHEN provider_task_id IS NULL THEN 1 ELSE 0 END, progress = 0, hold = NULL,
-            started_at = \(now), updated_at = \(now), lease_owner = ?2, lease_until = ?3
+        UPDATE jobs SET \(StoreSQL.claimedSet(.sqlite))
         WHERE id IN (SELECT value FROM json_each(?1)) AND +status = \(queued)
-        RETURNING id, job_type, params, priority, attempts, max_attempts, provider_task_id, provider_state,
-            interruptions, submission, (julianday(created_at) - 2440587.5) * 86400.0 AS created_unix,
-            (\(StoreSQL.gateKey)) AS gate_key
+        RETURNING \(StoreSQL.claimedColumns(.sqlite))
         """
 
     static func claimedJob(_ row: [String: SQLiteValue]) -> ClaimedJob {

@@ -23,11 +23,9 @@ public final class SQLiteJobStore: JobStore {
     /// Interruptions (a worker stopping mid-run) after which a job fails instead of running again.
     let maxInterruptions: Int
     public let databaseID: String
-    /// Loop thread only: writes of this loop iteration, handed to the writer together.
-    private var iterationWrites: [WriterQueue.Item] = []
-    /// How many times the loop handed a batch of writes to the writer (each becomes one
-    /// transaction, or shares one). Loop-owned.
-    private(set) var writeHandOvers = 0
+    private let iterationWrites: IterationWrites
+    /// How many times the loop handed a batch of writes to the writer. Loop-owned.
+    var writeHandOvers: Int { iterationWrites.handOvers }
 
     public init(
         path: String, loop: EventLoop, log: WorkerLog, owner: String, leaseSeconds: Double = 60,
@@ -44,6 +42,7 @@ public final class SQLiteJobStore: JobStore {
             try JobSchema.migrate(connection)
             return connection
         }
+        iterationWrites = IterationWrites(loop: loop, writer: writer)
         try writer.start()  // Migrates the schema before the reader looks at it.
         reader = try SQLiteConnection(path: path, busyTimeout: 1)
         databaseID = try JobSchema.databaseID(reader)
@@ -134,30 +133,14 @@ public final class SQLiteJobStore: JobStore {
     }
 
     public func close(_ done: @escaping () -> Void) {
-        handOverIterationWrites()
+        iterationWrites.handOver()
         let reply = LoopBound(done, on: loop)
         writer.stop { reply.value() }
         reader.close()
     }
 
     /// Collects a write for the end of this loop iteration (off the loop: straight to the writer).
-    func enqueue(_ item: WriterQueue.Item) {
-        guard loop.inLoop else {
-            writer.submit(item)
-            return
-        }
-        if iterationWrites.isEmpty {
-            loop.handOverBeforeSleep { [weak self] in self?.handOverIterationWrites() }
-        }
-        iterationWrites.append(item)
-    }
-
-    private func handOverIterationWrites() {
-        let items = iterationWrites
-        iterationWrites.removeAll()
-        writeHandOvers += 1
-        writer.submit(items)
-    }
+    func enqueue(_ item: WriterQueue.Item) { iterationWrites.add(item) }
 }
 
 @available(*, unavailable, message: "the store's reader and iteration writes belong to the loop thread")

@@ -58,6 +58,25 @@ public enum StoreSQL {
         "run_after <= ?1 AND (\(gateKey(dialect))) NOT IN \(dialect.texts(in: "?2"))"
     }
 
+    /// What a claim sets on a row, under this worker's lease (`?2` owner, `?3` lease end). It
+    /// counts an attempt unless the row has a provider task to resume (`Job.attemptCounted`).
+    static func claimedSet(_ dialect: SQLDialect) -> String {
+        """
+        status = \(runningStatusOfType),
+            attempts = attempts + CASE WHEN provider_task_id IS NULL THEN 1 ELSE 0 END, progress = 0, hold = NULL,
+            started_at = \(dialect.now), updated_at = \(dialect.now), lease_owner = ?2, lease_until = ?3
+        """
+    }
+
+    /// What a claim returns of each row (`SQLiteJobStore.claimedJob` reads it).
+    static func claimedColumns(_ dialect: SQLDialect) -> String {
+        """
+        id, job_type, params, priority, attempts, max_attempts, provider_task_id, provider_state,
+            interruptions, submission, \(dialect.unixSeconds("created_at")) AS created_unix,
+            (\(gateKey(dialect))) AS gate_key
+        """
+    }
+
     /// A JSON array of ids, for `SQLDialect.integers(in:)`.
     public static func jsonIDs(_ ids: [Int64]) -> String {
         "[" + ids.map(String.init).joined(separator: ",") + "]"
