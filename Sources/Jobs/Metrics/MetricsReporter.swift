@@ -76,7 +76,7 @@ private final class MetricsOutput: @unchecked Sendable {
     private let log: WorkerLog
     private let budgets: DailyBudgets
     private let busy = Mutex(false)
-    private var connection: SQLiteConnection?
+    private var connection: (any SQLConnection)?
     private var lastError: String?
 
     init(databasePath: String, directory: String, log: WorkerLog, budgets: DailyBudgets) {
@@ -130,8 +130,9 @@ private final class MetricsOutput: @unchecked Sendable {
         ).map { ($0["job_type"]?.string ?? "", $0["status"]?.string ?? "", Int($0["n"]?.int ?? 0)) }
         let queue = try connection.query(
             """
-            SELECT sum(run_after <= ?1) AS now, sum(run_after > ?1 AND hold IS NULL) AS later,
-                sum(run_after > ?1 AND hold IS NOT NULL) AS held
+            SELECT count(*) FILTER (WHERE run_after <= ?1) AS now,
+                count(*) FILTER (WHERE run_after > ?1 AND hold IS NULL) AS later,
+                count(*) FILTER (WHERE run_after > ?1 AND hold IS NOT NULL) AS held
             FROM jobs WHERE status = '\(JobStatus.queued.rawValue)'
             """, [.real(sample.takenAt)]
         ).first

@@ -25,7 +25,7 @@ public struct JobControl {
         }
     }
 
-    private let connection: SQLiteConnection
+    private let connection: any SQLConnection
 
     /// Opens `path` for writing (schema migrated first).
     public init(path: String) throws {
@@ -42,7 +42,7 @@ public struct JobControl {
                     """
                     UPDATE jobs SET status = '\(JobStatus.cancelled.rawValue)',
                         error = 'cancelled with reactor-worker cancel before it started',
-                        finished_at = \(JobSchema.nowExpression), updated_at = \(JobSchema.nowExpression)
+                        finished_at = \(connection.dialect.now), updated_at = \(connection.dialect.now)
                     WHERE id = ?
                     """, [.integer(id)])
                 try PipelineRelease.afterEnded(id, on: connection)
@@ -52,7 +52,7 @@ public struct JobControl {
                     """
                     UPDATE jobs SET status = '\(JobStatus.cancelled.rawValue)',
                         error = 'cancelled with reactor-worker cancel while it waited for its pipeline',
-                        finished_at = \(JobSchema.nowExpression), updated_at = \(JobSchema.nowExpression)
+                        finished_at = \(connection.dialect.now), updated_at = \(connection.dialect.now)
                     WHERE id = ?
                     """, [.integer(id)])
                 try PipelineRelease.afterEnded(id, on: connection)
@@ -61,7 +61,7 @@ public struct JobControl {
                 try connection.run(
                     """
                     UPDATE jobs SET status = '\(JobStatus.cancelRequested.rawValue)',
-                        updated_at = \(JobSchema.nowExpression) WHERE id = ?
+                        updated_at = \(connection.dialect.now) WHERE id = ?
                     """, [.integer(id)])
                 return .cancelRequested(was: status)
             case .cancelRequested:
@@ -89,7 +89,7 @@ public struct JobControl {
                         submission = submission + 1, run_after = 0,
                         error = NULL, result = NULL, progress = 0, started_at = NULL, finished_at = NULL,
                         provider_task_id = NULL, provider_state = NULL, lease_owner = NULL, lease_until = NULL, hold = NULL,
-                        updated_at = \(JobSchema.nowExpression)
+                        updated_at = \(connection.dialect.now)
                     WHERE id = ?
                     """, [.integer(id)])
                 try PipelineRelease.retried(id, on: connection)
@@ -131,7 +131,7 @@ public struct JobControl {
     /// IMMEDIATE takes the write lock before the status is read, so the worker cannot claim
     /// or finish the job between our read and our write.
     private func inTransaction(_ body: () throws -> Outcome) throws -> Outcome {
-        try connection.execute("BEGIN IMMEDIATE")
+        try connection.execute(connection.dialect.beginWrite)
         do {
             let outcome = try body()
             try connection.execute("COMMIT")

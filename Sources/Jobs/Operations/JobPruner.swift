@@ -18,7 +18,7 @@ public struct JobPruner {
         public var folderError: String?
     }
 
-    private let connection: SQLiteConnection
+    private let connection: any SQLConnection
     private let outputDirectory: String
 
     /// Opens `path` for writing; outputs live under `outputDirectory` (`OUTPUT_DIR`).
@@ -35,18 +35,18 @@ public struct JobPruner {
     public func prune(olderThan seconds: Double, dryRun: Bool) throws -> [Entry] {
         let finished = StoreSQL.finished
         let ended = "coalesce(finished_at, updated_at, created_at)"
-        try connection.execute("BEGIN IMMEDIATE")
+        let dialect = connection.dialect
+        let otherEnded = "coalesce(other.finished_at, other.updated_at, other.created_at)"
+        try connection.execute(dialect.beginWrite)
         var entries: [Entry]
         do {
             let rows = try connection.query(
                 """
-                SELECT id, job_type, status, \(OperationsDatabase.secondsSince(ended)) AS ago FROM jobs
-                WHERE status IN \(finished) AND julianday(\(ended)) < julianday('now') - ?1 / 86400.0
+                SELECT id, job_type, status, \(dialect.secondsBetween(ended)) AS ago FROM jobs
+                WHERE status IN \(finished) AND \(dialect.secondsBetween(ended)) > ?1
                   AND (pipeline_id IS NULL OR NOT EXISTS (
                       SELECT 1 FROM jobs other WHERE other.pipeline_id = jobs.pipeline_id
-                        AND (other.status NOT IN \(finished)
-                             OR julianday(coalesce(other.finished_at, other.updated_at, other.created_at))
-                                >= julianday('now') - ?1 / 86400.0)))
+                        AND (other.status NOT IN \(finished) OR \(dialect.secondsBetween(otherEnded)) <= ?1)))
                 ORDER BY id
                 """, [.real(seconds)])
             entries = rows.map { row in
@@ -56,7 +56,7 @@ public struct JobPruner {
             }
             if !dryRun && !entries.isEmpty {
                 let ids = JSONValue.array(entries.map { .number(Double($0.id)) }).jsonString()
-                try connection.run("DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))", [.text(ids)])
+                try connection.run("DELETE FROM jobs WHERE id IN \(dialect.integers(in: "?1"))", [.text(ids)])
                 // A pipeline goes with its last job: prune takes a pipeline only when all of it is old.
                 try connection.run(
                     "DELETE FROM pipelines WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.pipeline_id = pipelines.id)")

@@ -66,16 +66,16 @@ public struct JobRecord: Sendable {
     public var jobStatus: JobStatus? { JobStatus(rawValue: status) }
 
     /// The select list that goes with `init(row:columns:)`.
-    static func selectList(table: String = "jobs") -> String {
+    static func selectList(_ dialect: SQLDialect, table: String = "jobs") -> String {
         let held = StoreSQL.held
         return """
-            \(table).*, (\(StoreSQL.gateKey)) AS _provider,
-            \(OperationsDatabase.secondsSince("created_at")) AS _age,
-            \(OperationsDatabase.secondsSince("finished_at")) AS _ended,
+            \(table).*, (\(StoreSQL.gateKey(dialect))) AS _provider,
+            \(dialect.secondsBetween("created_at")) AS _age,
+            \(dialect.secondsBetween("finished_at")) AS _ended,
             CASE WHEN started_at IS NULL THEN NULL
-                WHEN status IN \(held) THEN \(OperationsDatabase.secondsSince("started_at"))
+                WHEN status IN \(held) THEN \(dialect.secondsBetween("started_at"))
                 WHEN finished_at IS NOT NULL AND finished_at >= started_at
-                THEN \(OperationsDatabase.secondsSince("started_at", until: "finished_at"))
+                THEN \(dialect.secondsBetween("started_at", and: "finished_at"))
                 END AS _run
             """
     }

@@ -20,7 +20,7 @@ public enum OperationsDatabase {
     /// Opens the database at `path`. Fails with a message that names the path and what to
     /// do when the file or its `jobs` table does not exist: operations never create a
     /// database by accident (a mistyped `--db` should not look like an empty queue).
-    public static func open(path: String, readOnly: Bool) throws -> SQLiteConnection {
+    public static func open(path: String, readOnly: Bool) throws -> any SQLConnection {
         guard FileManager.default.fileExists(atPath: path) else {
             throw OperationsError(
                 "no jobs database at \(path); pass --db PATH or set JOBS_DB (the worker creates it on its first run)")
@@ -42,8 +42,4 @@ public enum OperationsDatabase {
         return connection
     }
 
-    /// Seconds between an ISO timestamp column and now (or another column), in SQL.
-    static func secondsSince(_ column: String, until end: String = "'now'") -> String {
-        "((julianday(\(end)) - julianday(\(column))) * 86400.0)"
-    }
 }

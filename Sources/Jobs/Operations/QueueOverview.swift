@@ -34,13 +34,15 @@ public struct QueueOverview: Sendable {
     /// A reader that keeps one read-only connection (and its prepared statements) open
     /// between refreshes; each read sees everything committed before it started.
     public final class Reader {
-        private let connection: SQLiteConnection
+        private let connection: any SQLConnection
         private let columnNames: [String]
         private let recentLimit: Int
 
         public init(path: String, recentLimit: Int = 8) throws {
             connection = try OperationsDatabase.open(path: path, readOnly: true)
-            columnNames = try connection.query("PRAGMA table_info(jobs)").compactMap { $0["name"]?.string }
+            columnNames = try connection.query(connection.dialect.columnNames("jobs"), []).compactMap {
+                $0["name"]?.string
+            }
             self.recentLimit = recentLimit
         }
 
@@ -51,12 +53,13 @@ public struct QueueOverview: Sendable {
             defer { try? connection.execute("COMMIT") }
             let held = StoreSQL.held
             overview.active = try connection.query(
-                "SELECT \(JobRecord.selectList()) FROM jobs WHERE status IN \(held) ORDER BY started_at, id LIMIT 200"
+                "SELECT \(JobRecord.selectList(connection.dialect)) FROM jobs WHERE status IN \(held) ORDER BY started_at, id LIMIT 200"
             ).map { JobRecord(row: $0, columns: columnNames) }
             let queue = try connection.query(
                 """
-                SELECT sum(run_after <= ?1) AS now, sum(run_after > ?1 AND hold IS NULL) AS later,
-                    sum(run_after > ?1 AND hold IS NOT NULL) AS held
+                SELECT count(*) FILTER (WHERE run_after <= ?1) AS now,
+                    count(*) FILTER (WHERE run_after > ?1 AND hold IS NULL) AS later,
+                    count(*) FILTER (WHERE run_after > ?1 AND hold IS NOT NULL) AS held
                 FROM jobs WHERE status = '\(JobStatus.queued.rawValue)'
                 """, [.real(now)]
             ).first
@@ -78,7 +81,7 @@ public struct QueueOverview: Sendable {
             for row in try connection.query(
                 """
                 SELECT status, count(*) AS n FROM jobs
-                WHERE finished_at >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour') GROUP BY status
+                WHERE finished_at >= \(connection.dialect.ago(seconds: 3600)) GROUP BY status
                 """)
             {
                 overview.finishedLastHour[row["status"]?.string ?? ""] = Int(row["n"]?.int ?? 0)
@@ -86,7 +89,7 @@ public struct QueueOverview: Sendable {
             let finished = StoreSQL.finished
             overview.recent = try connection.query(
                 """
-                SELECT \(JobRecord.selectList()) FROM jobs WHERE status IN \(finished)
+                SELECT \(JobRecord.selectList(connection.dialect)) FROM jobs WHERE status IN \(finished)
                 ORDER BY finished_at DESC, id DESC LIMIT ?
                 """, [.integer(Int64(recentLimit))]
             ).map { JobRecord(row: $0, columns: columnNames) }

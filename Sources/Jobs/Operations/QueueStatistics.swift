@@ -64,7 +64,7 @@ public struct QueueStatistics: Sendable {
             stats.byStatus[status, default: 0] += count
             stats.byType[type, default: [:]][status, default: 0] += count
         }
-        let hourAgo = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-1 hour')"
+        let hourAgo = connection.dialect.ago(seconds: 3600)
         // Timestamps are ISO-8601 UTC text in one format, so comparing them as text is exact.
         for row in try connection.query(
             "SELECT status, count(*) AS n FROM jobs WHERE finished_at >= \(hourAgo) GROUP BY status")
@@ -78,8 +78,9 @@ public struct QueueStatistics: Sendable {
         stats.workers = try WorkerRow.readAll(connection)
         for row in try connection.query(
             """
-            SELECT pipeline_id AS p, count(*) AS n, sum(status = \(StoreSQL.word(.completed))) AS done FROM jobs
-            WHERE pipeline_id IS NOT NULL GROUP BY pipeline_id HAVING sum(status NOT IN \(StoreSQL.finished)) > 0
+            SELECT pipeline_id AS p, count(*) AS n, count(*) FILTER (WHERE status = \(StoreSQL.word(.completed))) AS done
+            FROM jobs WHERE pipeline_id IS NOT NULL GROUP BY pipeline_id
+            HAVING count(*) FILTER (WHERE status NOT IN \(StoreSQL.finished)) > 0
             """)
         {
             if let id = row["p"]?.int {
@@ -90,10 +91,10 @@ public struct QueueStatistics: Sendable {
         return stats
     }
 
-    private static func readDurations(_ connection: SQLiteConnection) throws -> [String: Durations] {
+    private static func readDurations(_ connection: any SQLConnection) throws -> [String: Durations] {
         let rows = try connection.query(
             """
-            SELECT job_type, \(OperationsDatabase.secondsSince("started_at", until: "finished_at")) AS seconds
+            SELECT job_type, \(connection.dialect.secondsBetween("started_at", and: "finished_at")) AS seconds
             FROM jobs WHERE status = '\(JobStatus.completed.rawValue)'
                 AND started_at IS NOT NULL AND finished_at IS NOT NULL AND finished_at >= started_at
             """)
@@ -110,12 +111,13 @@ public struct QueueStatistics: Sendable {
         }
     }
 
-    private static func readProviderErrors(_ connection: SQLiteConnection) throws -> [String: ProviderErrors] {
+    private static func readProviderErrors(_ connection: any SQLConnection) throws -> [String: ProviderErrors] {
         let rows = try connection.query(
             """
-            SELECT provider, sum(status = '\(JobStatus.failed.rawValue)') AS failed,
-                sum(error LIKE '%HTTP 429%' OR error LIKE '%rate limit%') AS limited
-            FROM (SELECT (\(StoreSQL.gateKey)) AS provider, status, error FROM jobs WHERE error IS NOT NULL)
+            SELECT provider, count(*) FILTER (WHERE status = '\(JobStatus.failed.rawValue)') AS failed,
+                count(*) FILTER (WHERE error LIKE '%HTTP 429%' OR error LIKE '%rate limit%') AS limited
+            FROM (SELECT (\(StoreSQL.gateKey(connection.dialect))) AS provider, status, error FROM jobs
+                WHERE error IS NOT NULL) AS errors
             GROUP BY provider
             """)
         var result: [String: ProviderErrors] = [:]

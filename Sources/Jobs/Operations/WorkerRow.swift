@@ -30,10 +30,10 @@ public struct WorkerRow: Sendable {
 
     /// Every worker row, live ones first, then by start. Empty for a database from a worker
     /// too old to have the table.
-    public static func readAll(_ connection: SQLiteConnection, now: Double = Date().timeIntervalSince1970) throws
+    public static func readAll(_ connection: any SQLConnection, now: Double = Date().timeIntervalSince1970) throws
         -> [WorkerRow]
     {
-        let tables = try connection.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'workers'")
+        let tables = try connection.query(connection.dialect.tableExists("workers"))
         guard !tables.isEmpty else { return [] }
         let rows = try connection.query(
             """

@@ -20,7 +20,7 @@ public struct PipelineSubmission {
         }
     }
 
-    private let connection: SQLiteConnection
+    private let connection: any SQLConnection
 
     /// Opens `path` for writing, creating and migrating the schema when needed.
     public init(path: String) throws {
@@ -29,7 +29,7 @@ public struct PipelineSubmission {
     }
 
     public func submit(_ document: PipelineDocument, text: String) throws -> Submitted {
-        try connection.execute("BEGIN IMMEDIATE")
+        try connection.execute(connection.dialect.beginWrite)
         do {
             let submitted = try insert(document, text: text)
             try connection.execute("COMMIT")
@@ -56,8 +56,11 @@ public struct PipelineSubmission {
                 externalStatus[id] = status
             }
         }
-        try connection.run("INSERT INTO pipelines (name, document) VALUES (?, ?)", [.text(document.name), .text(text)])
-        let pipeline = connection.lastInsertRowID
+        let pipeline =
+            try connection.query(
+                "INSERT INTO pipelines (name, document) VALUES (?, ?) RETURNING id",
+                [.text(document.name), .text(text)]
+            ).first?["id"]?.int ?? 0
         var jobs: [(step: String, id: Int64)] = []
         for step in document.steps {
             let pendingJobs = step.needsJobs.filter { externalStatus[$0] != JobStatus.completed.rawValue }
@@ -66,18 +69,18 @@ public struct PipelineSubmission {
                 "steps": .array(step.needs.map { .string($0) }),
                 "jobs": .array(pendingJobs.map { .number(Double($0)) }),
             ]
-            try connection.run(
+            let inserted = try connection.query(
                 """
                 INSERT INTO jobs (job_type, params, template, status, priority, max_attempts, pipeline_id, step, needs,
                     for_each)
-                VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                VALUES (?1, ?2, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id
                 """,
                 [
                     .text(step.type.rawValue), .text(step.params.jsonString()), .text(status.rawValue),
                     .integer(Int64(step.priority)), .integer(Int64(step.maxAttempts)), .integer(pipeline),
                     .text(step.id), .text(needs.jsonString()), step.forEach.map(SQLiteValue.text) ?? .null,
                 ])
-            jobs.append((step.id, connection.lastInsertRowID))
+            jobs.append((step.id, inserted.first?["id"]?.int ?? 0))
         }
         return Submitted(pipeline: pipeline, jobs: jobs)
     }

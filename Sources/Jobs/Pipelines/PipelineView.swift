@@ -47,12 +47,12 @@ public struct PipelineView {
         }
     }
 
-    private let connection: SQLiteConnection
+    private let connection: any SQLConnection
     private let columnNames: [String]
 
     public init(path: String) throws {
         connection = try OperationsDatabase.open(path: path, readOnly: true)
-        columnNames = try connection.query("PRAGMA table_info(jobs)").compactMap { $0["name"]?.string }
+        columnNames = try connection.query(connection.dialect.columnNames("jobs")).compactMap { $0["name"]?.string }
     }
 
     /// Pipeline `id`, nil when there is none.
@@ -61,7 +61,8 @@ public struct PipelineView {
             return nil
         }
         let jobs = try connection.query(
-            "SELECT \(JobRecord.selectList()) FROM jobs WHERE pipeline_id = ? ORDER BY id", [.integer(id)]
+            "SELECT \(JobRecord.selectList(connection.dialect)) FROM jobs WHERE pipeline_id = ? ORDER BY id",
+            [.integer(id)]
         ).map { JobRecord(row: $0, columns: columnNames) }
         return Pipeline(
             id: id, name: row["name"]?.string ?? "", createdAt: row["created_at"]?.string ?? "", jobs: jobs)

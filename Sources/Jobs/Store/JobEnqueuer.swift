@@ -12,14 +12,14 @@ public struct JobEnqueuer {
     {
         let connection = try SQLiteConnection(path: path, busyTimeout: 10)
         try JobSchema.migrate(connection)
-        try connection.execute("BEGIN IMMEDIATE")
+        try connection.execute(connection.dialect.beginWrite)
         var ids: [Int64] = []
         do {
             for _ in 0..<count {
-                try connection.run(
-                    "INSERT INTO jobs (job_type, params, priority, max_attempts) VALUES (?, ?, ?, ?)",
+                let inserted = try connection.query(
+                    "INSERT INTO jobs (job_type, params, priority, max_attempts) VALUES (?, ?, ?, ?) RETURNING id",
                     [.text(type), .text(params), .integer(Int64(priority)), .integer(Int64(maxAttempts))])
-                ids.append(connection.lastInsertRowID)
+                ids.append(inserted.first?["id"]?.int ?? 0)
             }
             try connection.execute("COMMIT")
         } catch {

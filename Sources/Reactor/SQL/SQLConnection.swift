@@ -41,3 +41,9 @@ extension SQLiteError: SQLFailure {
         isBusy ? "another program holds the database lock: \(message)" : message
     }
 }
+
+extension SQLConnection {
+    /// A statement without parameters.
+    public func query(_ sql: String) throws -> [[String: SQLiteValue]] { try query(sql, []) }
+    public func run(_ sql: String) throws { try run(sql, []) }
+}

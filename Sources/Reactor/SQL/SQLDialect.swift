@@ -100,6 +100,15 @@ public enum SQLDialect: Sendable, Equatable {
         }
     }
 
+    /// The column names of a table, in order, as rows with a `name`.
+    public func columnNames(_ table: String) -> String {
+        switch self {
+        case .sqlite: "SELECT name FROM pragma_table_info('\(table)')"
+        case .postgres:
+            "SELECT column_name AS name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '\(table)' ORDER BY ordinal_position"
+        }
+    }
+
     /// Opens a write transaction that other writers wait for.
     public var beginWrite: String {
         switch self {
