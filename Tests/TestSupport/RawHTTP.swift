@@ -39,7 +39,9 @@ public struct RawHTTP: Sendable {
         try Self.write(socket, Data(head.utf8) + (body ?? Data()))
         var received = Data()
         var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
+        // Read to the end of the answer: its Content-Length, the last chunk, or the close
+        // (a server may keep the connection open despite `Connection: close`).
+        while !Self.isComplete(received) {
             let count = read(socket, &buffer, buffer.count)
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
@@ -104,6 +106,20 @@ public struct RawHTTP: Sendable {
                 sent += count
             }
         }
+    }
+
+    /// True once `data` holds a whole answer with a known end.
+    static func isComplete(_ data: Data) -> Bool {
+        guard let split = data.range(of: Data("\r\n\r\n".utf8)) else { return false }
+        let head = String(decoding: data[..<split.lowerBound], as: UTF8.self).lowercased()
+        let bodyCount = data.distance(from: split.upperBound, to: data.endIndex)
+        for line in head.components(separatedBy: "\r\n") where line.hasPrefix("content-length:") {
+            return bodyCount >= Int(line.dropFirst(15).trimmingCharacters(in: .whitespaces)) ?? Int.max
+        }
+        if head.contains("transfer-encoding: chunked") || head.contains("transfer-encoding:chunked") {
+            return data.suffix(5) == Data("0\r\n\r\n".utf8)
+        }
+        return head.hasPrefix("http/1.1 304") || head.hasPrefix("http/1.1 204")
     }
 
     /// Status line, headers and body (Content-Length, chunked, or to the end).
