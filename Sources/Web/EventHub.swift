@@ -10,9 +10,9 @@ import Synchronization
 ///
 /// Every 0.5 s, while at least one page listens, it asks SQLite whether anything committed
 /// (`PRAGMA data_version`, no table read); only then does it read what changed
-/// (`JobChangeFeed`) and send a `jobs` event. Every 2 s, and at once for a new page, it sends a
-/// `stats` event (the header and the chart). So 50 pages cost what one costs, plus 50 socket
-/// writes. A page that stops reading is never waited for: its queue holds 32 events, and when
+/// (`JobChangeFeed`) and send a `jobs` event. At most once a second when something committed
+/// (every 10 s otherwise, for heartbeat ages), and at once for a new page, it sends a `stats`
+/// event (the header and the chart). So 50 pages cost what one costs, plus 50 socket writes. A page that stops reading is never waited for: its queue holds 32 events, and when
 /// that overflows the page is disconnected (its EventSource reconnects and reloads).
 final class EventHub: Sendable {
     /// One reading thread's connection and the feed's memory of what it sent.
@@ -131,7 +131,7 @@ final class EventHub: Sendable {
             }
         }
         var stats: ByteBuffer?
-        if wanted || (now - poller.lastStats >= 2 && version != poller.statsVersion) || now - poller.lastStats >= 10 {
+        if wanted || (now - poller.lastStats >= 1 && version != poller.statsVersion) || now - poller.lastStats >= 10 {
             poller.lastStats = now
             poller.statsVersion = version
             stats = frame("stats", try DashboardStats.read(poller.connection, now: now).json)

@@ -120,7 +120,8 @@ struct JobJSON: Sendable {
         } else {
             text = ""
         }
-        if let model = params["model"]?.stringValue, !model.isEmpty, type == "image_generation" {
+        // A model worth naming: `dall-e-3`, not Leonardo's 36-character ids.
+        if let model = params["model"]?.stringValue, !model.isEmpty, model.count <= 24, type == "image_generation" {
             text = "[\(model)] " + text
         }
         return text.count > 140 ? String(text.prefix(140)) + "…" : text

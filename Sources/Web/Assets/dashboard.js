@@ -141,7 +141,7 @@
       try {
         do {
           again = false;
-          const wantCounts = Date.now() - countsAt > 5000;
+          const wantCounts = Date.now() - countsAt > 2000;
           const answer = await api(`/api/jobs?${filterQuery({ before: cursor, count: wantCounts ? 1 : null })}`);
           render(answer);
           if (wantCounts) { counts = answer; countsAt = Date.now(); renderBulk(); }
@@ -215,7 +215,11 @@
 
   // ---- the header ----
 
+  let lastStats = null;
+  window.addEventListener("resize", () => { if (lastStats) renderStats(lastStats); });
+
   function renderStats(stats) {
+    lastStats = stats;
     document.getElementById("queued").textContent = stats.queue.queued_now;
     document.getElementById("running").textContent = stats.queue.running;
     document.getElementById("retrying").textContent = stats.queue.waiting_for_retry;
