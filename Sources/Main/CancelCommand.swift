@@ -20,16 +20,36 @@ struct CancelCommand: ParsableCommand {
     @OptionGroup var database: DatabaseOptions
 
     @Argument(help: "Ids of the jobs to cancel.")
-    var ids: [String]
+    var ids: [String] = []
+
+    @Option(help: "Cancel every job of this pipeline that has not finished.")
+    var pipeline: Int64?
 
     func validate() throws {
-        guard !ids.isEmpty else { throw ValidationError("give at least one job id, e.g. `reactor-worker cancel 42`") }
+        guard !ids.isEmpty || pipeline != nil else {
+            throw ValidationError("give at least one job id or --pipeline P, e.g. `reactor-worker cancel 42`")
+        }
         _ = try parseJobIDs(ids)
     }
 
     func run() throws {
         let ids = try parseJobIDs(ids)
         let control = runOperation { try JobControl(path: database.path) }
+        if let pipeline {
+            let outcomes = runOperation { try control.cancel(pipeline: pipeline) }
+            var cancelled = 0
+            var requested = 0
+            for (_, outcome) in outcomes {
+                if case .cancelled = outcome { cancelled += 1 }
+                // Refused as cancelled: ended by the cascade from a step cancelled before it.
+                if case .refused(JobStatus.cancelled.rawValue, _) = outcome { cancelled += 1 }
+                if case .cancelRequested = outcome { requested += 1 }
+            }
+            print(
+                "pipeline \(pipeline): \(plural(cancelled, "job")) cancelled, \(plural(requested, "running job")) asked to stop"
+                    + (outcomes.isEmpty ? " (every job had finished)" : ""))
+            if ids.isEmpty { return }
+        }
         var allDone = true
         for id in ids {
             let outcome = runOperation { try control.cancel(id: id) }

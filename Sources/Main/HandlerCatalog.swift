@@ -1,19 +1,17 @@
 import Jobs
 
-/// Every job type and provider this build of the worker can run.
+/// The handlers of this build: one provider engine per description in `ProviderCatalog`, and the
+/// two media handlers on one ffmpeg pool.
 enum HandlerCatalog {
-    static func registry() -> HandlerRegistry {
+    /// `throttle` paces every provider's requests across all their jobs (one per worker).
+    static func registry(throttle: ProviderThrottle) -> HandlerRegistry {
         var registry = HandlerRegistry()
-        registry.register(.imageGeneration, provider: "openai", OpenAIImageClient())
-        registry.register(.imageGeneration, provider: "leonardo", LeonardoClient())
-        registry.register(.imageGeneration, provider: "bytedance", SeedreamClient())
-        registry.register(.backgroundRemoval, provider: "bria", BriaBackgroundRemovalClient())
-        registry.register(.styleAnalysis, provider: "openai", OpenAIStyleAnalysisClient())
-        registry.register(.animation, provider: "kling", KlingClient())
-        registry.register(.animation, provider: "seedance", SeedanceClient())
+        for (type, api) in ProviderCatalog.apis() {
+            registry.register(type, provider: api.name.key, ProviderEngine(api, throttle: throttle))
+        }
         let media = MediaRuntime()  // One ffmpeg pool (MEDIA_POOL_SIZE) for keying and stitching.
-        registry.register(.videoKeying, provider: "ffmpeg", VideoKeyingHandler(runtime: media))
-        registry.register(.videoStitching, provider: "ffmpeg", VideoStitchingHandler(runtime: media))
+        registry.register(.videoKeying, provider: ProviderName.media.key, VideoKeyingHandler(runtime: media))
+        registry.register(.videoStitching, provider: ProviderName.media.key, VideoStitchingHandler(runtime: media))
         return registry
     }
 }

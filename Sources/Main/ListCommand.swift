@@ -65,19 +65,30 @@ struct ListCommand: ParsableCommand {
     }
 
     static func table(_ jobs: [JobRecord], now: Double) -> String {
-        var table = TextTable([
-            .init(title: "ID", alignRight: true), .init(title: "TYPE"), .init(title: "PROVIDER"),
-            .init(title: "STATUS"), .init(title: "PROGRESS", alignRight: true), .init(title: "TRIES"),
-            .init(title: "AGE", alignRight: true), .init(title: "TIME"), .init(title: "ERROR", maxWidth: 48),
-        ])
+        // The pipeline column only when some job shown belongs to one.
+        let pipelines = jobs.contains { $0.pipelineID != nil }
+        var table = TextTable(
+            [
+                .init(title: "ID", alignRight: true), .init(title: "TYPE"), .init(title: "PROVIDER"),
+                .init(title: "STATUS"), .init(title: "PROGRESS", alignRight: true), .init(title: "TRIES"),
+                .init(title: "AGE", alignRight: true), .init(title: "TIME"),
+            ] + (pipelines ? [.init(title: "PIPELINE")] : []) + [.init(title: "ERROR", maxWidth: 48)])
         for job in jobs {
-            table.add([
-                String(job.id), job.type, job.provider, job.status, progressText(job),
-                "\(job.attempts)/\(job.maxAttempts)",
-                job.ageSeconds.map(DurationText.format) ?? "-", timeText(job, now: now), job.error ?? "",
-            ])
+            table.add(
+                [
+                    String(job.id), job.type, job.provider, job.status, progressText(job),
+                    "\(job.attempts)/\(job.maxAttempts)",
+                    job.ageSeconds.map(DurationText.format) ?? "-", timeText(job, now: now),
+                ] + (pipelines ? [pipelineText(job)] : []) + [job.error ?? ""])
         }
         return table.render()
+    }
+
+    /// "P3 still" (or "P3 cutout[1]"), "-" for a job outside any pipeline.
+    static func pipelineText(_ job: JobRecord) -> String {
+        guard let pipeline = job.pipelineID else { return "-" }
+        let step = job.step.map { name in job.stepIndex.map { "\(name)[\($0)]" } ?? name } ?? ""
+        return "P\(pipeline) \(step)"
     }
 
     static func progressText(_ job: JobRecord) -> String {

@@ -18,13 +18,14 @@ struct ReactorWorkerCommand: ParsableCommand {
               reactor-worker watch                     # live view of the queue; q quits
               reactor-worker list --status failed      # also: show, cancel, retry, stats
               reactor-worker workers                   # the workers on this jobs.db and their limits
+              reactor-worker submit pipeline.json      # a pipeline of steps (docs/pipelines.md)
             Operating it: docs/operations.md.
             """,
         version: ReactorWorkerVersion.text,
         subcommands: [
             RunCommand.self, EnqueueCommand.self, ListCommand.self, ShowCommand.self, CancelCommand.self,
             RetryCommand.self, StatsCommand.self, PruneCommand.self, WatchCommand.self, WorkersCommand.self,
-            WebCommand.self,
+            SubmitCommand.self, PipelineCommand.self, WebCommand.self,
         ],
         defaultSubcommand: RunCommand.self)
 }

@@ -62,6 +62,15 @@ struct StatsCommand: ParsableCommand {
             }
             lines.append(table.render())
         }
+        if !stats.openPipelines.isEmpty {
+            let shown = stats.openPipelines.keys.sorted().prefix(10).map { id in
+                "P\(id) \(stats.openPipelines[id]!.completed)/\(stats.openPipelines[id]!.jobs)"
+            }
+            lines.append("")
+            lines.append(
+                "Pipelines in progress: \(stats.openPipelines.count) (" + shown.joined(separator: ", ")
+                    + (stats.openPipelines.count > 10 ? ", …" : "") + " completed)")
+        }
         let hour = stats.finishedLastHour
         lines.append("")
         lines.append(

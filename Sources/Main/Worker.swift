@@ -3,7 +3,8 @@ import Jobs
 import Reactor
 import Web
 
-/// The running daemon: the loop on this thread, the store, the scheduler, the signals.
+/// The running daemon, wired: the loop on this thread, the store, the HTTP client and its
+/// back-pressure, the gate, the provider engines, the scheduler, the change hints, the signals.
 final class Worker {
     private let loop = EventLoop()
     private let settings: WorkerSettings
@@ -11,6 +12,8 @@ final class Worker {
     private let scheduler: Scheduler
     private var signals: [SignalWatcher] = []
     private var stopRequests = 0
+    /// Wakes the scheduler when another program writes jobs.db (or its WAL).
+    private var changeWatcher: FileChangeWatcher?
     /// Writes METRICS_DIR/reactor_worker.prom while the worker runs (when METRICS_DIR is set).
     private var metrics: MetricsReporter?
 
@@ -21,17 +24,28 @@ final class Worker {
         let store = try SQLiteJobStore(
             path: settings.databasePath, loop: loop, log: log, owner: identity, leaseSeconds: settings.leaseSeconds,
             maxInterruptions: settings.maxInterruptions)
-        let wakeHook = UncheckedBox(WakeHook())
+        let wakeHook = LoopBound(WakeHook(), on: loop)
         let loop = loop
         let webURL = web.flatMap { Self.startDashboard($0, log: log, loop: loop, hook: wakeHook) }
         let http = HTTPClient(loop: loop, maxConnections: settings.maxConcurrentJobs)
+        // Decoded outputs waiting for the disk past the budget pause reading provider answers.
+        let outputBudget = OutputBackPressure(loop: loop) { [http, log] paused in
+            http.receivingPaused = paused
+            log.debug(paused ? "Output writers behind: pausing provider answers" : "Output writers caught up: resuming")
+        }
+        // Media jobs share the pool's threads: never more of them at once than MEDIA_POOL_SIZE.
+        var caps = settings.providerCaps
+        let media = ProviderName.media.key
+        caps[media] = min(caps[media] ?? settings.mediaPoolSize, settings.mediaPoolSize)
+        let throttle = ProviderThrottle(ratesPerMinute: settings.providerRatesPerMinute, clock: { [loop] in loop.now })
         let record = WorkerRecord(
             id: identity, host: WorkerIdentity.host, pid: getpid(), version: ReactorWorkerVersion.text,
             maxConcurrentJobs: settings.maxConcurrentJobs, leaseSeconds: settings.leaseSeconds,
             providerCaps: settings.providerCaps, webURL: webURL)
         scheduler = Scheduler(
-            loop: loop, store: store, registry: HandlerCatalog.registry(), settings: settings, log: log, http: http,
-            worker: record)
+            loop: loop, store: store, registry: HandlerCatalog.registry(throttle: throttle),
+            gate: ConcurrencyGate(capacity: settings.maxConcurrentJobs, caps: caps), settings: settings, log: log,
+            http: http, outputBudget: outputBudget, throttle: throttle, worker: record)
         scheduler.drainWhenIdle = drain
         wakeHook.value.action = { [unowned scheduler] in scheduler.changeHint() }
         do {
@@ -64,17 +78,33 @@ final class Worker {
         log.info(
             "reactor-worker started: MAX_CONCURRENT_JOBS=\(settings.maxConcurrentJobs), MEDIA_POOL_SIZE=\(settings.mediaPoolSize), JOBS_DB=\(settings.databasePath), OUTPUT_DIR=\(settings.outputDirectory), pid \(getpid())"
         )
+        watchDatabaseFiles()
         scheduler.start()
         metrics?.start()
         loop.run()
+        changeWatcher?.stop()
         for watcher in signals { watcher.stop() }
+    }
+
+    /// Change hints: inotify on jobs.db and its WAL, so a row another program inserts is claimed
+    /// within milliseconds rather than at the next fallback poll.
+    private func watchDatabaseFiles() {
+        let directory = (settings.databasePath as NSString).deletingLastPathComponent
+        let name = (settings.databasePath as NSString).lastPathComponent
+        changeWatcher = FileChangeWatcher(
+            loop: loop, directory: directory.isEmpty ? "." : directory, names: [name, name + "-wal"]
+        ) { [scheduler] in scheduler.databaseChanged() }
+        changeWatcher?.start()
+        if changeWatcher == nil {
+            log.warning("inotify is unavailable; new jobs are found by the \(settings.fallbackPollSeconds) s poll only")
+        }
     }
 
     /// Starts the dashboard on its own threads; its writes wake the loop through `hook`
     /// (filled in once the scheduler exists). A dashboard that cannot bind (another worker's on
     /// this machine has the port) is logged and skipped: the jobs run either way.
     private static func startDashboard(
-        _ web: WebSettings, log: WorkerLog, loop: EventLoop, hook: UncheckedBox<WakeHook>
+        _ web: WebSettings, log: WorkerLog, loop: EventLoop, hook: LoopBound<WakeHook>
     )
         -> String?
     {
@@ -100,7 +130,7 @@ final class Worker {
 
 /// What a dashboard write runs on the loop: the scheduler's change hint. Made before the
 /// scheduler (whose worker record carries the dashboard's URL) and filled in right after, on the
-/// thread that then runs the loop; only the loop calls it.
+/// thread that then runs the loop; `LoopBound` checks that only the loop touches it after.
 final class WakeHook {
     var action: () -> Void = {}
 }

@@ -70,6 +70,12 @@ struct MockProvidersCommand: AsyncParsableCommand {
     @Option(help: "MP4 file served for every video URL (default: generated with ffmpeg, else placeholder bytes).")
     var videoFixture: String?
 
+    @Flag(help: "Write each video's task into the MP4 it downloads as (a `free` box), so tests can tell them apart.")
+    var tagVideos = false
+
+    @Option(help: "Size in bytes of every downloaded video (padded with a `free` box); 0 serves the fixture as is.")
+    var videoBytes = 0
+
     @Option(help: "Most provider requests kept in the /_mock/requests log.")
     var logLimit = 100_000
 
@@ -92,6 +98,9 @@ struct MockProvidersCommand: AsyncParsableCommand {
         }
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
         guard logLimit > 0 else { throw ValidationError("--log-limit must be positive, got \(logLimit)") }
+        guard (0...(4 << 30)).contains(videoBytes) else {
+            throw ValidationError("--video-bytes must be 0…4294967296, got \(videoBytes)")
+        }
     }
 
     /// The fault configuration the flags describe.
@@ -119,7 +128,8 @@ struct MockProvidersCommand: AsyncParsableCommand {
         let services = MockServices(
             settings: MockSettings(initial: initialConfig, random: random),
             recorder: RequestRecorder(limit: logLimit), tasks: TaskStore(), fixtures: fixtures, random: random,
-            kling: KlingCredentials(accessKey: klingAccessKey, secretKey: klingSecretKey)
+            kling: KlingCredentials(accessKey: klingAccessKey, secretKey: klingSecretKey),
+            videos: VideoDownloads(fixture: fixtures.video, tagged: tagVideos, size: videoBytes)
         )
         let urlHost = Self.urlHost(for: host)
         let app = Application(

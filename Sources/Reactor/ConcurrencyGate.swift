@@ -27,6 +27,9 @@ public final class ConcurrencyGate {
     /// The cap for `key`, if one was set.
     public func cap(for key: String) -> Int? { caps[key] }
 
+    /// The keys that have a cap, sorted.
+    public var cappedKeys: [String] { caps.keys.sorted() }
+
     /// Whether `acquire(key:)` would succeed now.
     public func canAcquire(key: String?) -> Bool {
         guard active < capacity else { return false }

@@ -1,6 +1,6 @@
 /// The free slot numbers of a `ConcurrencyGate`, lowest first, as a binary min-heap: taking
-/// and giving back cost O(log capacity). A scan for the first free slot cost 5.9k instructions
-/// per job at capacity 2,000 (bench/RESULTS.md). Loop thread only, like the gate.
+/// and giving back cost O(log capacity), where a scan for the first free slot would cost
+/// O(capacity) per job (thousands of steps at C = 2,000). Loop thread only, like the gate.
 struct FreeSlots {
     private var heap: [Int]
 

@@ -92,6 +92,7 @@ struct JobJSON: Sendable {
             }
             if job.provider == "ffmpeg" { return job.progress > 0 ? "ffmpeg" : "preparing" }
             return "calling \(job.provider)"
+        case .waiting: return "waiting for earlier steps"
         case .cancelRequested: return "cancelling"
         case .completed: return "done"
         case .failed: return job.attempts > 1 ? "failed after \(job.attempts) attempts" : "failed"

@@ -28,7 +28,7 @@ struct JobsAPI: Sendable {
     static func eligible(for action: String) -> [JobStatus]? {
         switch action {
         case "retry": [.failed, .cancelled]
-        case "cancel": [.queued, .processing, .keyingProcessing]
+        case "cancel": [.queued, .waiting, .processing, .keyingProcessing]
         default: nil
         }
     }

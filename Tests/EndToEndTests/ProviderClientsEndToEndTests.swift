@@ -216,7 +216,8 @@ final class ProviderClientsEndToEndTests: ProviderEndToEndCase {
         XCTAssertEqual(submit.body["model_name"] as? String, "kling-v1")
         XCTAssertEqual(submit.body["duration"] as? String, "5", "Kling wants the duration as a string")
         XCTAssertEqual(submit.body["mode"] as? String, "std")
-        XCTAssertEqual(submit.body["external_task_id"] as? String, "reactor-job-\(id)")
+        // Our own key: this database's random id, the job and its submission number.
+        XCTAssertEqual(submit.body["external_task_id"] as? String, try externalID(id))
         let taskID = try XCTUnwrap(result["provider_task_id"] as? String)
         let polls = try requests(mock).filter { $0.method == "GET" && $0.path == "/v1/videos/image2video/\(taskID)" }
         XCTAssertFalse(polls.isEmpty)
@@ -265,7 +266,9 @@ final class ProviderClientsEndToEndTests: ProviderEndToEndCase {
         XCTAssertEqual(submit.body["model"] as? String, "seedance-1-0-pro-250528")
         let content = try XCTUnwrap(submit.body["content"] as? [[String: Any]])
         XCTAssertEqual(content.first?["type"] as? String, "text")
-        XCTAssertEqual(content.first?["text"] as? String, "A dog runs on the beach --dur 5 --rt 16:9 --wm false")
+        // The seed marks the task, so that a submission whose task id was lost can be found.
+        let text = try XCTUnwrap(content.first?["text"] as? String)
+        XCTAssertTrue(text.hasPrefix("A dog runs on the beach --dur 5 --rt 16:9 --wm false --seed "), text)
         XCTAssertEqual(content.last?["type"] as? String, "image_url")
         XCTAssertEqual((content.last?["image_url"] as? [String: Any])?["url"] as? String, imageURL)
         XCTAssertEqual(content.last?["role"] as? String, "first_frame")

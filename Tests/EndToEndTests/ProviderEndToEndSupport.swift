@@ -149,6 +149,14 @@ class ProviderEndToEndCase: XCTestCase {
         return try XCTUnwrap(matching.first, file: file, line: line)
     }
 
+    /// Our key for job `id`'s submission `submission` ("rw-<database id>-<job>-<submission>"), as
+    /// providers that take a caller's id (Kling's `external_task_id`) see it.
+    func externalID(_ id: Int64, submission: Int = 1) throws -> String {
+        let database = try XCTUnwrap(
+            workspace.rows("SELECT value FROM meta WHERE key = 'database_id'").first?["value"]?.string)
+        return "rw-\(database)-\(id)-\(submission)"
+    }
+
     /// A PNG on disk for jobs that take a local image: the mock's own fixture.
     func localImage(_ mock: MockProvidersProcess) throws -> (path: String, bytes: Data) {
         let bytes = try mock.fixture("image.png")

@@ -101,7 +101,7 @@ final class ProviderLimitsEndToEndTests: ProviderEndToEndCase {
         var intervals: [(start: Double, end: Double)] = []
         for id in klingIDs {
             let submit = try XCTUnwrap(
-                kling.first { $0.method == "POST" && $0.body["external_task_id"] as? String == "reactor-job-\(id)" })
+                kling.first { $0.method == "POST" && $0.body["external_task_id"] as? String == (try? externalID(id)) })
             let taskID = try XCTUnwrap(try row(id).providerTaskID)
             let lastPoll = try XCTUnwrap(kling.last { $0.method == "GET" && $0.path.hasSuffix("/\(taskID)") })
             intervals.append((submit.time, lastPoll.time))

@@ -60,7 +60,13 @@ final class CoreStoreTests: XCTestCase {
         XCTAssertEqual(row["priority"]?.int, 0)
         XCTAssertEqual(row["progress"]?.double, 0)
         XCTAssertNotNil(row["created_at"]?.string, "created_at must be filled in for rows other programs insert")
-        XCTAssertTrue(runner.sync { self.store.hasRunnableJobs(now: Date().timeIntervalSince1970, excluding: []) })
+        XCTAssertTrue(
+            runner.sync {
+                // The loop's reader answers at once.
+                var runnable = false
+                self.store.hasRunnableJobs(now: Date().timeIntervalSince1970, excluding: []) { runnable = $0 }
+                return runnable
+            })
     }
 
     func testKeyingIsClaimedFirstThenHigherPriorityThenOldest() throws {

@@ -32,7 +32,7 @@ final class OutputBackPressureTests: XCTestCase {
     }
 }
 
-/// The budget wired into `JobContext.writeBase64Output` and the HTTP client: a write past the high
+/// The budget wired into `JobFiles.writeBase64` and the HTTP client: a write past the high
 /// water mark pauses receiving at once, and its completion on the loop resumes it.
 final class OutputWriteBackPressureTests: XCTestCase {
     func testAnOutputWritePastTheBudgetPausesReceivingUntilItIsWritten() throws {
@@ -65,7 +65,7 @@ final class OutputWriteBackPressureTests: XCTestCase {
                 slot: 0, loop: loop, settings: WorkerSettings(outputDirectory: workspace.outputDirectory),
                 log: .discarding(), http: http, store: store.value!, inputs: InputResolver { _ in nil },
                 outputBudget: budget)
-            context.writeBase64Output(
+            context.files.writeBase64(
                 Data(repeating: 1, count: 100).base64EncodedString(), stem: "image-1", fallbackExtension: "png",
                 invalid: .transient("not base64")
             ) { result in

@@ -22,41 +22,51 @@ final class ProviderStatusMappingTests: XCTestCase {
         }
     }
 
-    private func state<T>(_ poll: TaskPoll<T>) -> String? {
+    private func state(_ poll: TaskPoll) -> String? {
         if case .pending(let state) = poll { return state }
         return nil
+    }
+
+    /// What the engine does with a 2xx poll answer: parse it (a broken one is asked again),
+    /// then let the description read it.
+    private func poll(_ api: any ProviderAPI, _ response: HTTPResponse, id: String) throws -> TaskPoll {
+        try api.readPoll(
+            ProviderAnswer(response, api: api.name.display, kind: .transient), ProviderTask(id: id, state: ""))
     }
 
     // MARK: Leonardo
 
     func testLeonardoPendingCompleteAndFailed() throws {
-        let pending = try LeonardoClient.readGeneration(
+        let pending = try poll(
+            Leonardo(),
             response(#"{"generations_by_pk":{"id":"g","status":"PENDING","generated_images":[]}}"#), id: "g")
         XCTAssertEqual(state(pending), "PENDING")
-        let complete = try LeonardoClient.readGeneration(
+        let complete = try poll(
+            Leonardo(),
             response(
                 #"{"generations_by_pk":{"status":"COMPLETE","generated_images":[{"url":"https://cdn/a.jpg"},{"url":"https://cdn/b.jpg"}]}}"#
             ), id: "g")
-        XCTAssertEqual(complete.output, ["https://cdn/a.jpg", "https://cdn/b.jpg"])
+        XCTAssertEqual(complete.result?.files.map(\.url), ["https://cdn/a.jpg", "https://cdn/b.jpg"])
         let failed = failure {
-            try LeonardoClient.readGeneration(response(#"{"generations_by_pk":{"status":"FAILED"}}"#), id: "g")
+            try poll(Leonardo(), response(#"{"generations_by_pk":{"status":"FAILED"}}"#), id: "g")
         }
         XCTAssertEqual(failed?.kind, .permanent)
         XCTAssertEqual(failed?.message, "Leonardo generation g ended FAILED (HTTP 200); no images were made")
     }
 
     func testLeonardoUnknownGenerationAndMissingFields() {
-        let unknown = failure { try LeonardoClient.readGeneration(response(#"{"generations_by_pk":null}"#), id: "g") }
+        let unknown = failure { try poll(Leonardo(), response(#"{"generations_by_pk":null}"#), id: "g") }
         XCTAssertEqual(unknown?.kind, .permanent)
         XCTAssertTrue(unknown?.message.contains("no generation g") == true, unknown?.message ?? "")
         let noStatus = failure {
-            try LeonardoClient.readGeneration(response(#"{"generations_by_pk":{"id":"g"}}"#), id: "g")
+            try poll(Leonardo(), response(#"{"generations_by_pk":{"id":"g"}}"#), id: "g")
         }
         XCTAssertEqual(noStatus?.kind, .transient, "a broken poll is asked again")
         XCTAssertTrue(
             noStatus?.message.hasPrefix("Leonardo answered HTTP 200 without generations_by_pk.status") == true)
         let noURL = failure {
-            try LeonardoClient.readGeneration(
+            try poll(
+                Leonardo(),
                 response(#"{"generations_by_pk":{"status":"COMPLETE","generated_images":[{"id":"x"}]}}"#), id: "g")
         }
         XCTAssertTrue(noURL?.message.contains("without generations_by_pk.generated_images.0.url") == true)
@@ -66,13 +76,15 @@ final class ProviderStatusMappingTests: XCTestCase {
 
     func testBriaInProgressCompletedErrorAndUnknown() throws {
         XCTAssertEqual(
-            state(try BriaBackgroundRemovalClient.readStatus(response(#"{"status":"IN_PROGRESS"}"#), id: "r")),
+            state(try poll(Bria(), response(#"{"status":"IN_PROGRESS"}"#), id: "r")),
             "IN_PROGRESS")
-        let done = try BriaBackgroundRemovalClient.readStatus(
+        let done = try poll(
+            Bria(),
             response(#"{"status":"COMPLETED","result":{"image_url":"https://b/cut.png"}}"#), id: "r")
-        XCTAssertEqual(done.output, "https://b/cut.png")
+        XCTAssertEqual(done.result?.files.first?.url, "https://b/cut.png")
         let error = failure {
-            try BriaBackgroundRemovalClient.readStatus(
+            try poll(
+                Bria(),
                 response(
                     #"{"status":"ERROR","error":{"code":422,"message":"Unprocessable Entity","details":"moderation"}}"#),
                 id: "r")
@@ -80,35 +92,37 @@ final class ProviderStatusMappingTests: XCTestCase {
         XCTAssertEqual(error?.kind, .permanent)
         XCTAssertEqual(error?.message, "BRIA request r ended ERROR (HTTP 200): Unprocessable Entity: moderation")
         XCTAssertEqual(
-            failure { try BriaBackgroundRemovalClient.readStatus(response(#"{"status":"UNKNOWN"}"#), id: "r") }?.kind,
+            failure { try poll(Bria(), response(#"{"status":"UNKNOWN"}"#), id: "r") }?.kind,
             .permanent)
     }
 
     func testBriaStatusURLIsOnlyFollowedOnTheConfiguredHost() {
         let base = "https://engine.prod.bria-api.com"
         XCTAssertEqual(
-            BriaBackgroundRemovalClient.statusURL("\(base)/v2/status/abc", id: "abc", base: base),
+            Bria.statusURL("\(base)/v2/status/abc", id: "abc", base: base),
             "\(base)/v2/status/abc")
         XCTAssertEqual(
-            BriaBackgroundRemovalClient.statusURL("https://elsewhere.example/v2/status/abc", id: "abc", base: base),
+            Bria.statusURL("https://elsewhere.example/v2/status/abc", id: "abc", base: base),
             "\(base)/v2/status/abc", "the api_token must not go to another host")
-        XCTAssertEqual(BriaBackgroundRemovalClient.statusURL(nil, id: "abc", base: base), "\(base)/v2/status/abc")
+        XCTAssertEqual(Bria.statusURL(nil, id: "abc", base: base), "\(base)/v2/status/abc")
     }
 
     // MARK: Kling
 
     func testKlingSubmittedProcessingSucceedAndFailed() throws {
         for word in ["submitted", "processing"] {
-            let poll = try KlingClient.readTask(response(#"{"code":0,"data":{"task_status":"\#(word)"}}"#), id: "t")
+            let poll = try poll(Kling(), response(#"{"code":0,"data":{"task_status":"\#(word)"}}"#), id: "t")
             XCTAssertEqual(state(poll), word)
         }
-        let done = try KlingClient.readTask(
+        let done = try poll(
+            Kling(),
             response(
                 #"{"code":0,"data":{"task_status":"succeed","task_result":{"videos":[{"url":"https://k/v.mp4"}]}}}"#),
             id: "t")
-        XCTAssertEqual(done.output, "https://k/v.mp4")
+        XCTAssertEqual(done.result?.files.first?.url, "https://k/v.mp4")
         let failed = failure {
-            try KlingClient.readTask(
+            try poll(
+                Kling(),
                 response(
                     #"{"code":0,"data":{"task_status":"failed","task_status_msg":"Failure to pass the risk control system"}}"#
                 ),
@@ -117,7 +131,8 @@ final class ProviderStatusMappingTests: XCTestCase {
         XCTAssertEqual(failed?.kind, .permanent)
         XCTAssertEqual(failed?.message, "Kling task t failed (HTTP 200): Failure to pass the risk control system")
         let noVideo = failure {
-            try KlingClient.readTask(
+            try poll(
+                Kling(),
                 response(#"{"code":0,"data":{"task_status":"succeed","task_result":{"videos":[]}}}"#), id: "t")
         }
         XCTAssertTrue(noVideo?.message.contains("without data.task_result.videos.0.url") == true)
@@ -127,14 +142,16 @@ final class ProviderStatusMappingTests: XCTestCase {
 
     func testSeedanceQueuedRunningSucceededAndTheThreeFailures() throws {
         for word in ["queued", "running"] {
-            XCTAssertEqual(state(try SeedanceClient.readTask(response(#"{"status":"\#(word)"}"#), id: "cgt")), word)
+            XCTAssertEqual(state(try poll(Seedance(), response(#"{"status":"\#(word)"}"#), id: "cgt")), word)
         }
-        let done = try SeedanceClient.readTask(
+        let done = try poll(
+            Seedance(),
             response(#"{"status":"succeeded","content":{"video_url":"https://ark/v.mp4"}}"#), id: "cgt")
-        XCTAssertEqual(done.output, "https://ark/v.mp4")
+        XCTAssertEqual(done.result?.files.first?.url, "https://ark/v.mp4")
         for word in ["failed", "cancelled", "expired"] {
             let ended = failure {
-                try SeedanceClient.readTask(
+                try poll(
+                    Seedance(),
                     response(
                         #"{"status":"\#(word)","error":{"code":"OutputVideoSensitiveContentDetected","message":"sensitive"}}"#
                     ),
@@ -155,15 +172,15 @@ final class ProviderStatusMappingTests: XCTestCase {
                 #"{"model":"m","data":[{"url":"https://ark/1.jpeg"},{"error":{"code":"OutputImageSensitiveContentDetected","message":"no"}}]}"#
             ),
             api: "Seedream (Ark)", kind: .permanent)
-        let read = try SeedreamClient.readImages(mixed)
-        XCTAssertEqual(read.images, [.url("https://ark/1.jpeg")])
+        let read = try Seedream.readImages(mixed)
+        XCTAssertEqual(read.images, [ProviderFile(.url("https://ark/1.jpeg"))])
         XCTAssertEqual(read.errors, ["OutputImageSensitiveContentDetected: no"])
         let none = try ProviderAnswer(
             response(#"{"data":[{"error":{"code":"OutputImageSensitiveContentDetected","message":"no"}}]}"#),
             api: "Seedream (Ark)", kind: .permanent)
-        XCTAssertEqual(failure { try SeedreamClient.readImages(none) }?.kind, .permanent)
+        XCTAssertEqual(failure { try Seedream.readImages(none) }?.kind, .permanent)
         let empty = try ProviderAnswer(response(#"{"data":[]}"#), api: "Seedream (Ark)", kind: .permanent)
-        XCTAssertTrue(failure { try SeedreamClient.readImages(empty) }?.message.contains("without data[]") == true)
+        XCTAssertTrue(failure { try Seedream.readImages(empty) }?.message.contains("without data[]") == true)
     }
 
     func testStyleAnalysisReadsStyleAndPaletteAndRefusesBrokenAnswers() throws {
@@ -173,7 +190,7 @@ final class ProviderStatusMappingTests: XCTestCase {
             response(
                 #"{"id":"c","choices":[{"finish_reason":"stop","message":{"content":"\#(content)","refusal":null}}]}"#),
             api: "OpenAI", kind: .permanent)
-        let read = try OpenAIStyleAnalysisClient.readAnalysis(good)
+        let read = try OpenAIStyleAnalysis.readAnalysis(good)
         XCTAssertEqual(read["style"], "flat vector")
         XCTAssertEqual(read["palette"], [["hex": "#E63946", "weight": 0.6], ["hex": "#2A9D8F", "weight": 0.4]])
 
@@ -181,31 +198,31 @@ final class ProviderStatusMappingTests: XCTestCase {
             response(#"{"choices":[{"finish_reason":"stop","message":{"content":null,"refusal":"I can't help"}}]}"#),
             api: "OpenAI", kind: .permanent)
         XCTAssertEqual(
-            failure { try OpenAIStyleAnalysisClient.readAnalysis(refusal) }?.message,
+            failure { try OpenAIStyleAnalysis.readAnalysis(refusal) }?.message,
             "OpenAI declined to analyse the image (HTTP 200): I can't help")
         let cut = try ProviderAnswer(
             response(#"{"choices":[{"finish_reason":"length","message":{"content":"{\"style\":"}}]}"#), api: "OpenAI",
             kind: .permanent)
         XCTAssertTrue(
-            failure { try OpenAIStyleAnalysisClient.readAnalysis(cut) }?.message.contains("finish_reason length")
+            failure { try OpenAIStyleAnalysis.readAnalysis(cut) }?.message.contains("finish_reason length")
                 == true)
         let noContent = try ProviderAnswer(
             response(#"{"choices":[{"finish_reason":"stop","message":{"refusal":null}}]}"#), api: "OpenAI",
             kind: .permanent)
         XCTAssertTrue(
-            failure { try OpenAIStyleAnalysisClient.readAnalysis(noContent) }?.message.hasPrefix(
+            failure { try OpenAIStyleAnalysis.readAnalysis(noContent) }?.message.hasPrefix(
                 "OpenAI answered HTTP 200 without choices.0.message.content") == true)
-        XCTAssertNil(OpenAIStyleAnalysisClient.normalisedHex("#GG0000"))
-        XCTAssertEqual(OpenAIStyleAnalysisClient.normalisedHex("#abc"), "#AABBCC")
+        XCTAssertNil(OpenAIStyleAnalysis.normalisedHex("#GG0000"))
+        XCTAssertEqual(OpenAIStyleAnalysis.normalisedHex("#abc"), "#AABBCC")
     }
 
     func testANonJSONBodyFailsQuotingTheStatusAndTheBody() {
         let submit = failure { try ProviderAnswer(response("<html>oops</html>"), api: "Kling", kind: .permanent) }
         XCTAssertEqual(submit?.kind, .permanent, "a broken submit answer is not submitted again")
         XCTAssertEqual(submit?.message, "Kling answered HTTP 200 with a body that is not JSON: <html>oops</html>")
-        let poll = failure { try KlingClient.readTask(response(""), id: "t") }
-        XCTAssertEqual(poll?.kind, .transient, "a broken poll answer is asked again")
-        XCTAssertEqual(poll?.message, "Kling answered HTTP 200 with an empty body")
+        let broken = failure { try poll(Kling(), response(""), id: "t") }
+        XCTAssertEqual(broken?.kind, .transient, "a broken poll answer is asked again")
+        XCTAssertEqual(broken?.message, "Kling answered HTTP 200 with an empty body")
     }
 
     // MARK: Request bodies that need only params
@@ -214,9 +231,9 @@ final class ProviderStatusMappingTests: XCTestCase {
         let params = try JobParams.parse(
             #"{"prompt":"a cat","width":512,"height":768,"num_images":2,"negative_prompt":"dogs","seed":7,"options":{"alchemy":true}}"#
         )
-        let body = try JSONValue.parse(LeonardoClient.requestBody(params))
+        let body = try JSONValue.parse(Leonardo.requestBody(params))
         XCTAssertEqual(body["prompt"], "a cat")
-        XCTAssertEqual(body["modelId"]?.stringValue, LeonardoClient.defaultModelID)
+        XCTAssertEqual(body["modelId"]?.stringValue, Leonardo.defaultModelID)
         XCTAssertEqual(body["width"], 512)
         XCTAssertEqual(body["height"], 768)
         XCTAssertEqual(body["num_images"], 2)
@@ -224,14 +241,14 @@ final class ProviderStatusMappingTests: XCTestCase {
         XCTAssertEqual(body["seed"], 7)
         XCTAssertEqual(body["alchemy"], true)
         XCTAssertEqual(
-            failure { try LeonardoClient.requestBody(JobParams.parse(#"{"prompt":"x","num_images":9}"#)) }?.message,
+            failure { try Leonardo.requestBody(JobParams.parse(#"{"prompt":"x","num_images":9}"#)) }?.message,
             "params.num_images must be between 1 and 8, got 9")
     }
 
     func testSeedreamBodyAsksForURLsWithoutWatermarkAndGroupsForSeveralImages() throws {
         let params = try JobParams.parse(#"{"prompt":"a cat","width":1024,"height":2048,"num_images":3}"#)
-        let body = try JSONValue.parse(SeedreamClient.requestBody(params))
-        XCTAssertEqual(body["model"]?.stringValue, SeedreamClient.defaultModel)
+        let body = try JSONValue.parse(Seedream.requestBody(params))
+        XCTAssertEqual(body["model"]?.stringValue, Seedream.defaultModel)
         XCTAssertEqual(body["size"], "1024x2048")
         XCTAssertEqual(body["watermark"], false)
         XCTAssertEqual(body["response_format"], "url")

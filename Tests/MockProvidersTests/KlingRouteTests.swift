@@ -97,7 +97,7 @@ final class KlingRouteTests: MockProviderTestCase {
         XCTAssertTrue((missing.object["message"] as? String ?? "").contains("prompt"), missing.text)
     }
 
-    func testRepeatedExternalTaskIDReturnsTheSameTask() async throws {
+    func testARepeatedExternalTaskIDIsRefusedWith1201AndTheQueryAndListFindTheTaskByIt() async throws {
         var body = image2video
         body["external_task_id"] = "job-42"
         let first = try await client.post(
@@ -105,11 +105,27 @@ final class KlingRouteTests: MockProviderTestCase {
         let second = try await client.post(
             "/v1/videos/image2video", headers: authorization(KlingToken.valid()), json: body)
         let firstID = try XCTUnwrap(value(first.object, "data", "task_id") as? String)
-        XCTAssertEqual(value(second.object, "data", "task_id") as? String, firstID)
         XCTAssertEqual(value(first.object, "data", "task_info", "external_task_id") as? String, "job-42")
+        // Kling keeps external_task_id unique per account: the repeat is refused, not merged.
+        XCTAssertEqual(second.status, 400)
+        XCTAssertEqual(second.object["code"] as? Int, 1201)
+        XCTAssertEqual(
+            second.object["message"] as? String, "Invalid parameter: external_task_id job-42 already exists")
+        XCTAssertNotNil(second.object["request_id"] as? String)
         let stats = try await client.stats()
         XCTAssertEqual(value(stats, "submits", "kling") as? Int, 2)
         XCTAssertEqual(stats["tasks"] as? Int, 1)
+
+        let byKey = try await client.get("/v1/videos/image2video/job-42", headers: authorization(KlingToken.valid()))
+        XCTAssertEqual(byKey.status, 200)
+        XCTAssertEqual(value(byKey.object, "data", "task_id") as? String, firstID)
+        let listed = try await client.get(
+            "/v1/videos/image2video?pageNum=1&pageSize=30", headers: authorization(KlingToken.valid()))
+        let tasks = try XCTUnwrap(listed.object["data"] as? [[String: Any]])
+        XCTAssertEqual(tasks.map { $0["task_id"] as? String }, [firstID])
+        XCTAssertEqual((tasks.first?["task_info"] as? [String: Any])?["external_task_id"] as? String, "job-42")
+        let unknown = try await client.get("/v1/videos/image2video/job-43", headers: authorization(KlingToken.valid()))
+        XCTAssertEqual(unknown.status, 404)
     }
 
     func testRateLimitUsesCode1302AndRetryAfter() async throws {

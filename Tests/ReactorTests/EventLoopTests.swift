@@ -24,6 +24,21 @@ final class EventLoopTests: XCTestCase {
         XCTAssertEqual(offLoop.load(ordering: .relaxed), 0)
     }
 
+    /// The special problem of a stop before `ev_run`: work handed to a loop before `run()` is done
+    /// in the drain that precedes `ev_run`, and libev resets its break flag on entry, so a stop made
+    /// there used to be forgotten and the loop ran on.
+    func testAStopRequestedBeforeTheLoopRunsEndsIt() {
+        let loop = EventLoop()
+        loop.execute { [loop] in loop.stop() }
+        let finished = Atomic<Bool>(false)
+        let thread = Thread {
+            loop.run()
+            finished.store(true, ordering: .sequentiallyConsistent)
+        }
+        thread.start()
+        XCTAssertTrue(Wait.until(timeout: 5) { finished.load(ordering: .sequentiallyConsistent) })
+    }
+
     func testTimerFiresAndCanRearmItselfFromItsCallback() {
         let runner = LoopThread()
         defer { runner.stop() }

@@ -22,7 +22,7 @@ public final class LoopThread: @unchecked Sendable {
     public func sync<T>(_ work: @escaping () -> T) -> T {
         let box = ResultBox<T>()
         let done = DispatchSemaphore(value: 0)
-        let task = UncheckedBox(work)
+        let task = TestWork(work)
         loop.execute {
             box.value = task.value()
             done.signal()
@@ -36,6 +36,13 @@ public final class LoopThread: @unchecked Sendable {
         loop.execute { [loop] in loop.stop() }
         Wait.until(timeout: 5) { self.finished.load(ordering: .sequentiallyConsistent) }
     }
+}
+
+/// The work `sync` hands to the loop thread. @unchecked Sendable: made on the test thread and
+/// run once on the loop thread while the test thread waits; never touched by both at once.
+private final class TestWork<T>: @unchecked Sendable {
+    let value: () -> T
+    init(_ value: @escaping () -> T) { self.value = value }
 }
 
 /// A value handed from the loop thread back to the test thread after a semaphore signal.

@@ -52,7 +52,7 @@ enum MediaInputs {
             fetched.paths.append(path)
             next(remaining.dropFirst(), fetched: fetched, context: context, completion: completion)
         case .url(let url):
-            let temporary = context.outputs.temporaryPath("input-\(fetched.paths.count + 1)")
+            let temporary = context.files.outputs.temporaryPath("input-\(fetched.paths.count + 1)")
             context.phase = "downloading"
             context.send(HTTPRequest(url: url, timeout: 0, downloadPath: temporary)) { result in
                 if case .success(let response) = result, response.isSuccess {

@@ -75,9 +75,9 @@ enum MediaJobRun {
         let stop = StopRequest()
         context.onCancel { stop.request() }
         let loop = context.loop
-        let box = UncheckedBox((context: context, finish: finish))
+        let box = LoopBound((context: context, finish: finish), on: loop)
         let media = MediaWork(
-            tools: tools, stop: stop, outputs: context.outputs, log: context.log, jobID: context.job.id,
+            tools: tools, stop: stop, outputs: context.files.outputs, log: context.log, jobID: context.job.id,
             reportProgress: { value in
                 loop.execute {
                     if !box.value.context.isCancelled { box.value.context.reportProgress(value) }

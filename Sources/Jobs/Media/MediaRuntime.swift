@@ -37,7 +37,7 @@ public final class MediaRuntime {
         }
         let pool = pool(for: context.settings)
         // The folder is made off the loop; the stale sweep already ran there when the job began.
-        context.prepareFolder { prepared in
+        context.files.prepareFolder { prepared in
             if case .failure(let failure) = prepared { return finish(.failed(failure)) }
             MediaInputs.fetch(values, key: key, indexed: indexed, context: context) { result in
                 switch result {

@@ -18,10 +18,28 @@ public struct InputResolver {
         }
     }
 
-    let lookup: (Int64) -> (status: String, result: JSONValue?)?
+    let lookup: (Int64) -> JobSummary?
 
-    public init(lookup: @escaping (Int64) -> (status: String, result: JSONValue?)?) {
+    /// `lookup` answers for the jobs `referencedJobs(in:)` named (the scheduler reads them first).
+    public init(lookup: @escaping (Int64) -> JobSummary?) {
         self.lookup = lookup
+    }
+
+    /// The ids of every `{"job": ID}` anywhere in `params`, so they can be read before a handler
+    /// resolves its inputs.
+    public static func referencedJobs(in params: JobParams) -> [Int64] {
+        var ids: [Int64] = []
+        func walk(_ value: JSONValue) {
+            switch value {
+            case .object(let object):
+                if let id = object["job"]?.intValue { ids.append(Int64(id)) }
+                object.values.forEach(walk)
+            case .array(let array): array.forEach(walk)
+            default: break
+            }
+        }
+        params.values.values.forEach(walk)
+        return ids
     }
 
     public func resolve(_ value: JSONValue, key: String, kind: Kind) throws(JobFailure) -> MediaInput {

@@ -1,4 +1,6 @@
-/// The kinds of work the worker knows. Database words as in DESIGN.md.
+/// The kinds of work the worker knows, and the rules that depend on the kind. Database words as in
+/// DESIGN.md; the stores build their SQL from these rules (`StoreSQL`), so Swift and SQL never
+/// disagree about them.
 public enum JobType: String, Sendable, CaseIterable {
     case imageGeneration = "image_generation"
     case backgroundRemoval = "background_removal"
@@ -9,6 +11,13 @@ public enum JobType: String, Sendable, CaseIterable {
 
     /// The status a claimed job of this type shows while it runs.
     public var runningStatus: JobStatus { self == .videoKeying ? .keyingProcessing : .processing }
+
+    /// Keying jobs are claimed before every other queued job (DESIGN.md "Job types").
+    public var isClaimedFirst: Bool { self == .videoKeying }
+
+    /// Work done on this machine (ffmpeg), which pays no provider: an interrupted run of it spends
+    /// no attempt.
+    public var isMedia: Bool { self == .videoKeying || self == .videoStitching }
 
     /// The provider used when params name none; nil where params must name one.
     public var defaultProvider: String? {
@@ -21,4 +30,7 @@ public enum JobType: String, Sendable, CaseIterable {
     }
 
     public static var allNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
+
+    /// The types claimed before the others.
+    public static var claimedFirst: [JobType] { allCases.filter(\.isClaimedFirst) }
 }

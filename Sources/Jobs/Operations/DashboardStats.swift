@@ -90,10 +90,10 @@ public struct DashboardStats: Sendable {
                 p95Seconds: QueueStatistics.percentile(0.95, of: sorted))
         }
         stats.workers = try WorkerRow.readAll(connection, now: now)
-        let held = OperationsDatabase.sqlList(OperationsDatabase.heldStatuses)
+        let held = StoreSQL.held
         for row in try connection.query(
             """
-            SELECT (\(JobSchema.gateKeyExpression)) AS provider, coalesce(lease_owner, '') AS owner, count(*) AS n
+            SELECT (\(StoreSQL.gateKey)) AS provider, coalesce(lease_owner, '') AS owner, count(*) AS n
             FROM jobs WHERE status IN \(held) GROUP BY provider, owner
             """)
         {
@@ -156,7 +156,7 @@ public struct DashboardStats: Sendable {
             "queue": [
                 "queued": .int(queuedNow + queuedLater), "queued_now": .int(queuedNow),
                 "waiting_for_retry": .int(queuedLater),
-                "running": .int(OperationsDatabase.heldStatuses.reduce(0) { $0 + (byStatus[$1.rawValue] ?? 0) }),
+                "running": .int(JobStatus.held.reduce(0) { $0 + (byStatus[$1.rawValue] ?? 0) }),
             ],
             "by_status": .object(byStatus.mapValues { .int($0) }),
             "workers": [

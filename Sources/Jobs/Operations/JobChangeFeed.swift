@@ -40,7 +40,7 @@ public final class JobChangeFeed {
     public func next() throws -> Batch {
         try connection.execute("BEGIN")
         defer { try? connection.execute("COMMIT") }
-        let held = OperationsDatabase.sqlList(OperationsDatabase.heldStatuses)
+        let held = StoreSQL.held
         let heldRows = try connection.query("SELECT \(JobRecord.selectList()) FROM jobs WHERE status IN \(held)")
         guard let cursor else {
             self.cursor = try connection.query("SELECT max(updated_at) AS top FROM jobs").first?["top"]?.string ?? ""

@@ -45,6 +45,17 @@ public struct JobControl {
                         finished_at = \(JobSchema.nowExpression), updated_at = \(JobSchema.nowExpression)
                     WHERE id = ?
                     """, [.integer(id)])
+                try PipelineRelease.afterEnded(id, on: connection)
+                return .cancelled
+            case .waiting:
+                try connection.run(
+                    """
+                    UPDATE jobs SET status = '\(JobStatus.cancelled.rawValue)',
+                        error = 'cancelled with reactor-worker cancel while it waited for its pipeline',
+                        finished_at = \(JobSchema.nowExpression), updated_at = \(JobSchema.nowExpression)
+                    WHERE id = ?
+                    """, [.integer(id)])
+                try PipelineRelease.afterEnded(id, on: connection)
                 return .cancelled
             case .processing, .keyingProcessing:
                 try connection.run(
@@ -81,8 +92,9 @@ public struct JobControl {
                         updated_at = \(JobSchema.nowExpression)
                     WHERE id = ?
                     """, [.integer(id)])
+                try PipelineRelease.retried(id, on: connection)
                 return .requeued(was: status)
-            case .queued:
+            case .queued, .waiting:
                 return .refused(status: status, reason: "it is already queued")
             case .processing, .keyingProcessing, .cancelRequested:
                 return .refused(status: status, reason: "it is running; cancel it first or wait for it to end")
@@ -94,6 +106,22 @@ public struct JobControl {
                 return .refused(status: status, reason: "its status '\(status)' is not one this worker knows")
             }
         }
+    }
+
+    /// `cancel --pipeline`: every job of pipeline `pipeline` that has not finished — waiting and
+    /// queued ones at once, running ones asked to stop. Answers with each job's outcome.
+    public func cancel(pipeline: Int64) throws -> [(id: Int64, outcome: Outcome)] {
+        let ids = try connection.query(
+            "SELECT id FROM jobs WHERE pipeline_id = ? AND status NOT IN \(StoreSQL.finished) ORDER BY id",
+            [.integer(pipeline)]
+        ).compactMap { $0["id"]?.int }
+        let exists = try !connection.query("SELECT 1 FROM pipelines WHERE id = ?", [.integer(pipeline)]).isEmpty
+        guard exists else {
+            throw OperationsError("there is no pipeline \(pipeline); see `reactor-worker pipeline list`")
+        }
+        var outcomes: [(id: Int64, outcome: Outcome)] = []
+        for id in ids { outcomes.append((id, try cancel(id: id))) }
+        return outcomes
     }
 
     private func currentStatus(_ id: Int64) throws -> String? {

@@ -27,12 +27,13 @@ public struct JobPruner {
         self.outputDirectory = outputDirectory
     }
 
-    /// Finds finished jobs that ended more than `seconds` ago and, unless `dryRun`, deletes the
+    /// Finds finished jobs that ended more than `seconds` ago (a pipeline's only when every job of
+    /// that pipeline has, so a pipeline is never half pruned) and, unless `dryRun`, deletes the
     /// rows (one transaction) and then their folders. Rows go first: a folder left behind
     /// by a failed removal is only disk space, but a row whose files were deleted would
     /// promise outputs that are gone.
     public func prune(olderThan seconds: Double, dryRun: Bool) throws -> [Entry] {
-        let finished = OperationsDatabase.sqlList(OperationsDatabase.finishedStatuses)
+        let finished = StoreSQL.finished
         let ended = "coalesce(finished_at, updated_at, created_at)"
         try connection.execute("BEGIN IMMEDIATE")
         var entries: [Entry]
@@ -41,6 +42,11 @@ public struct JobPruner {
                 """
                 SELECT id, job_type, status, \(OperationsDatabase.secondsSince(ended)) AS ago FROM jobs
                 WHERE status IN \(finished) AND julianday(\(ended)) < julianday('now') - ?1 / 86400.0
+                  AND (pipeline_id IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM jobs other WHERE other.pipeline_id = jobs.pipeline_id
+                        AND (other.status NOT IN \(finished)
+                             OR julianday(coalesce(other.finished_at, other.updated_at, other.created_at))
+                                >= julianday('now') - ?1 / 86400.0)))
                 ORDER BY id
                 """, [.real(seconds)])
             entries = rows.map { row in
@@ -51,6 +57,9 @@ public struct JobPruner {
             if !dryRun && !entries.isEmpty {
                 let ids = JSONValue.array(entries.map { .number(Double($0.id)) }).jsonString()
                 try connection.run("DELETE FROM jobs WHERE id IN (SELECT value FROM json_each(?))", [.text(ids)])
+                // A pipeline goes with its last job: prune takes a pipeline only when all of it is old.
+                try connection.run(
+                    "DELETE FROM pipelines WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.pipeline_id = pipelines.id)")
             }
             try connection.execute("COMMIT")
         } catch {

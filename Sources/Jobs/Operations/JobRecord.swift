@@ -23,6 +23,12 @@ public struct JobRecord: Sendable {
     /// Unix seconds before which a queued job is not claimed (0 = now).
     public var runAfter: Double
     public var providerState: String?
+    /// The pipeline and step this job runs, when it is a pipeline's (`step_index`: its instance of
+    /// a `for_each` step), and what it waits for.
+    public var pipelineID: Int64?
+    public var step: String?
+    public var stepIndex: Int?
+    public var needs: String?
     /// Seconds since the row was created.
     public var ageSeconds: Double?
     /// Seconds the last attempt ran: until now while running, until `finished_at` after.
@@ -32,14 +38,19 @@ public struct JobRecord: Sendable {
     /// Every column of the row in table order, for `show`, including ones added later.
     public var columns: [(name: String, value: SQLiteValue)]
 
+    /// The output files its result lists.
+    public var files: [String] {
+        (result.flatMap { try? JSONValue.parse($0) })?["files"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    }
+
     /// The typed status, or nil for a word this build does not know.
     public var jobStatus: JobStatus? { JobStatus(rawValue: status) }
 
     /// The select list that goes with `init(row:columns:)`.
     static func selectList(table: String = "jobs") -> String {
-        let held = OperationsDatabase.sqlList(OperationsDatabase.heldStatuses)
+        let held = StoreSQL.held
         return """
-            \(table).*, (\(JobSchema.gateKeyExpression)) AS _provider,
+            \(table).*, (\(StoreSQL.gateKey)) AS _provider,
             \(OperationsDatabase.secondsSince("created_at")) AS _age,
             \(OperationsDatabase.secondsSince("finished_at")) AS _ended,
             CASE WHEN started_at IS NULL THEN NULL
@@ -67,6 +78,10 @@ public struct JobRecord: Sendable {
         finishedAt = row["finished_at"]?.string
         runAfter = row["run_after"]?.double ?? 0
         providerState = row["provider_state"]?.string
+        pipelineID = row["pipeline_id"]?.int
+        step = row["step"]?.string
+        stepIndex = row["step_index"]?.int.map(Int.init)
+        needs = row["needs"]?.string
         ageSeconds = row["_age"]?.double
         runSeconds = row["_run"]?.double
         finishedSecondsAgo = row["_ended"]?.double

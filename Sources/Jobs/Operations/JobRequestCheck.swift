@@ -7,8 +7,9 @@ import JSON
 /// path that does not exist on this machine is still accepted (the worker may see another disk).
 ///
 /// The web API answers 400 with these problems and `reactor-worker enqueue` refuses with them,
-/// so a typo is caught before it becomes a failed row. The ranges repeat those the provider
-/// clients enforce; once the provider engine describes each provider, this delegates to it.
+/// so a typo is caught before it becomes a failed row. The table below names every problem at
+/// once, each with its field; what it passes then goes through `JobValidation`, the provider
+/// engine's own check (the request it would build), so the two cannot drift apart silently.
 public enum JobRequestCheck {
     /// One thing wrong with a request, naming the field (`job_type`, `params.width`).
     public struct Problem: Sendable, Equatable, CustomStringConvertible {
@@ -23,15 +24,10 @@ public enum JobRequestCheck {
         public var description: String { message }
     }
 
-    /// The providers each job type may name; the first is the default where one exists.
-    public static let providers: [JobType: [String]] = [
-        .imageGeneration: ["leonardo", "openai", "bytedance"],
-        .backgroundRemoval: ["bria"],
-        .styleAnalysis: ["openai"],
-        .animation: ["kling", "seedance"],
-        .videoKeying: ["ffmpeg"],
-        .videoStitching: ["ffmpeg"],
-    ]
+    /// The providers each job type may name, as the provider engine describes them.
+    public static var providers: [JobType: [String]] {
+        Dictionary(uniqueKeysWithValues: JobType.allCases.map { ($0, ProviderCatalog.providers(for: $0)) })
+    }
 
     /// Every problem with a job of `type` and these `params`; empty when it may be inserted.
     public static func validate(type: String, params: JSONValue) -> [Problem] {
@@ -45,7 +41,22 @@ public enum JobRequestCheck {
         }
         var check = ParamsCheck(type: jobType, values: object.filter { !$0.value.isNull })
         check.run()
-        return check.problems
+        guard check.problems.isEmpty else { return check.problems }
+        // What the table does not know, the engine does: it builds the provider's request from
+        // these params (JobValidation), as the worker will, and stops at the first problem.
+        do {
+            try JobValidation.check(type: type, params: JobParams(values: object))
+        } catch {
+            return [Problem(field: fieldNamed(in: error.message) ?? "params", message: error.message)]
+        }
+        return []
+    }
+
+    /// `params.width` from "params.width must be …".
+    private static func fieldNamed(in message: String) -> String? {
+        guard message.hasPrefix("params.") else { return nil }
+        let name = message.dropFirst(7).prefix { $0.isLetter || $0.isNumber || "_[]".contains($0) }
+        return name.isEmpty ? nil : "params." + name
     }
 }
 

@@ -98,7 +98,7 @@ public struct JobSearch {
     }
 
     /// The WHERE clause; user values are always bound (lists as JSON arrays), never spliced.
-    /// The provider test is `JobSchema.gateKeyExpression` word for word, so that SQLite uses
+    /// The provider test is `StoreSQL.gateKey` word for word, so that SQLite uses
     /// the index built on that expression.
     private static func conditions(_ filter: Filter, cursor: Bool) -> (String, [SQLiteValue]) {
         var clauses: [String] = []
@@ -115,7 +115,7 @@ public struct JobSearch {
         }
         list("status", filter.statuses.map(\.rawValue))
         list("job_type", filter.types)
-        list("(\(JobSchema.gateKeyExpression))", filter.providers)
+        list("(\(StoreSQL.gateKey))", filter.providers)
         if let text = filter.text, !text.isEmpty {
             clauses.append(#"(params LIKE ? ESCAPE '\' OR error LIKE ? ESCAPE '\')"#)
             let pattern = "%" + likeEscaped(text) + "%"

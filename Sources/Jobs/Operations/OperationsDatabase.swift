@@ -16,10 +16,6 @@ public struct OperationsError: Error, CustomStringConvertible, Sendable {
 /// anything; writes migrate the schema first, so a table from an older worker gets the
 /// columns they set.
 public enum OperationsDatabase {
-    /// The statuses of a job a worker holds: running, or running with a cancel request.
-    static let heldStatuses: [JobStatus] = [.processing, .keyingProcessing, .cancelRequested]
-    /// The statuses of a job that has ended for good.
-    static let finishedStatuses: [JobStatus] = JobStatus.allCases.filter(\.isFinished)
 
     /// Opens the database at `path`. Fails with a message that names the path and what to
     /// do when the file or its `jobs` table does not exist: operations never create a
@@ -44,11 +40,6 @@ public enum OperationsDatabase {
             throw OperationsError("cannot open \(path): \(error)")
         }
         return connection
-    }
-
-    /// `('a','b')` for an SQL `IN` list of status words (fixed words, never user text).
-    static func sqlList(_ statuses: [JobStatus]) -> String {
-        "(" + statuses.map { "'\($0.rawValue)'" }.joined(separator: ",") + ")"
     }
 
     /// Seconds between an ISO timestamp column and now (or another column), in SQL.

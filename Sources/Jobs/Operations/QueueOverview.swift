@@ -10,6 +10,8 @@ public struct QueueOverview: Sendable {
     public var queuedNow = 0
     /// Queued jobs waiting for a retry time (`run_after` in the future).
     public var queuedLater = 0
+    /// Pipeline steps waiting for their parents.
+    public var waiting = 0
     /// Jobs that finished in the last hour, by status word.
     public var finishedLastHour: [String: Int] = [:]
     /// The latest finished jobs, newest first.
@@ -44,7 +46,7 @@ public struct QueueOverview: Sendable {
             var overview = QueueOverview()
             try connection.execute("BEGIN")
             defer { try? connection.execute("COMMIT") }
-            let held = OperationsDatabase.sqlList(OperationsDatabase.heldStatuses)
+            let held = StoreSQL.held
             overview.active = try connection.query(
                 "SELECT \(JobRecord.selectList()) FROM jobs WHERE status IN \(held) ORDER BY started_at, id LIMIT 200"
             ).map { JobRecord(row: $0, columns: columnNames) }
@@ -56,6 +58,9 @@ public struct QueueOverview: Sendable {
             ).first
             overview.queuedNow = Int(queue?["now"]?.int ?? 0)
             overview.queuedLater = Int(queue?["later"]?.int ?? 0)
+            overview.waiting = Int(
+                try connection.query("SELECT count(*) AS n FROM jobs WHERE status = \(StoreSQL.word(.waiting))").first?[
+                    "n"]?.int ?? 0)
             for row in try connection.query(
                 """
                 SELECT status, count(*) AS n FROM jobs
@@ -64,7 +69,7 @@ public struct QueueOverview: Sendable {
             {
                 overview.finishedLastHour[row["status"]?.string ?? ""] = Int(row["n"]?.int ?? 0)
             }
-            let finished = OperationsDatabase.sqlList(OperationsDatabase.finishedStatuses)
+            let finished = StoreSQL.finished
             overview.recent = try connection.query(
                 """
                 SELECT \(JobRecord.selectList()) FROM jobs WHERE status IN \(finished)

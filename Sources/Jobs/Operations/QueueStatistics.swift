@@ -37,6 +37,8 @@ public struct QueueStatistics: Sendable {
     public var providerErrors: [String: ProviderErrors] = [:]
     /// The rows of `workers`, live ones first.
     public var workers: [WorkerRow] = []
+    /// Pipelines with a job not finished yet: id → (jobs, completed).
+    public var openPipelines: [Int64: (jobs: Int, completed: Int)] = [:]
 
     /// Completed and failed jobs per minute, averaged over the last hour.
     public var jobsPerMinute: Double {
@@ -72,6 +74,16 @@ public struct QueueStatistics: Sendable {
         stats.durations = try readDurations(connection)
         stats.providerErrors = try readProviderErrors(connection)
         stats.workers = try WorkerRow.readAll(connection)
+        for row in try connection.query(
+            """
+            SELECT pipeline_id AS p, count(*) AS n, sum(status = \(StoreSQL.word(.completed))) AS done FROM jobs
+            WHERE pipeline_id IS NOT NULL GROUP BY pipeline_id HAVING sum(status NOT IN \(StoreSQL.finished)) > 0
+            """)
+        {
+            if let id = row["p"]?.int {
+                stats.openPipelines[id] = (Int(row["n"]?.int ?? 0), Int(row["done"]?.int ?? 0))
+            }
+        }
         return stats
     }
 
@@ -100,7 +112,7 @@ public struct QueueStatistics: Sendable {
             """
             SELECT provider, sum(status = '\(JobStatus.failed.rawValue)') AS failed,
                 sum(error LIKE '%HTTP 429%' OR error LIKE '%rate limit%') AS limited
-            FROM (SELECT (\(JobSchema.gateKeyExpression)) AS provider, status, error FROM jobs WHERE error IS NOT NULL)
+            FROM (SELECT (\(StoreSQL.gateKey)) AS provider, status, error FROM jobs WHERE error IS NOT NULL)
             GROUP BY provider
             """)
         var result: [String: ProviderErrors] = [:]
@@ -148,6 +160,14 @@ public struct QueueStatistics: Sendable {
                     ]
                 }),
             "workers": .array(workers.map(\.json)),
+            "open_pipelines": .object(
+                Dictionary(
+                    uniqueKeysWithValues: openPipelines.map {
+                        (
+                            String($0.key),
+                            ["jobs": .number(Double($0.value.jobs)), "completed": .number(Double($0.value.completed))]
+                        )
+                    })),
             "provider_errors": .object(
                 providerErrors.mapValues {
                     ["failed": .number(Double($0.failed)), "rate_limited": .number(Double($0.rateLimited))]

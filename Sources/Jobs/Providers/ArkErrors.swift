@@ -1,5 +1,7 @@
-/// Ark's error body, the same for Seedream and Seedance (PROVIDERS.md §4):
-/// `{"error": {"code", "message", "param", "type"}}`.
+import JSON
+
+/// What Seedream and Seedance share on Ark (PROVIDERS.md §4): the base URL, the bearer key, and
+/// the error body `{"error": {"code", "message", "param", "type"}}`.
 ///
 /// Every documented 429 code (`RateLimitExceeded.*`, `ServerOverloaded`, `RequestBurstTooFast`,
 /// …) is worth waiting out; an overdue account is a 403 (`AccountOverdueError`), permanent, as
@@ -7,13 +9,13 @@
 /// Retry-After header (not confirmed either way); without one the job backs off on its own.
 public enum ArkErrors {
     /// Seedream image generation's errors, named so in job errors.
-    public static let seedream = table(name: "Seedream (Ark)")
+    public static let seedream = table(Seedream.name)
     /// Seedance video tasks' errors.
-    public static let seedance = table(name: "Seedance (Ark)")
+    public static let seedance = table(Seedance.name)
 
-    static func table(name: String) -> ProviderErrorTable {
+    static func table(_ provider: ProviderName) -> ProviderErrorTable {
         ProviderErrorTable(
-            name: name,
+            provider: provider,
             message: { body in
                 guard let error = body["error"] else { return nil }
                 let message = error["message"]?.stringValue ?? error.stringValue ?? ""
@@ -32,4 +34,12 @@ public enum ArkErrors {
 
     /// Ark's base URL: BytePlus ModelArk (international) unless `ARK_BASE_URL` says otherwise.
     static let defaultBaseURL = "https://ark.ap-southeast.bytepluses.com/api/v3"
+
+    /// `ARK_BASE_URL` and the bearer `ARK_API_KEY`, for both Ark APIs.
+    static func connect(_ settings: ProviderSettings) throws(JobFailure) -> ProviderConnection {
+        let key = try settings.credential("ARK_API_KEY")
+        return ProviderConnection(
+            base: settings.baseURL("ARK_BASE_URL", default: defaultBaseURL),
+            headers: [("Authorization", "Bearer \(key)")])
+    }
 }

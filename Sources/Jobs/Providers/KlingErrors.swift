@@ -1,3 +1,5 @@
+import JSON
+
 /// Kling's error body `{"code": int, "message", "request_id"}` and its retry classes
 /// (PROVIDERS.md §6). HTTP 429 means both "slow down" and "your account cannot pay", so the
 /// verdict branches on `code`, not on the status.
@@ -10,7 +12,7 @@ public enum KlingErrors {
     static let staleTokenCodes: Set<Int> = [1003, 1004]
 
     public static let table = ProviderErrorTable(
-        name: "Kling",
+        provider: Kling.name,
         message: { body in
             let message = body["message"]?.stringValue
             guard let code = body["code"]?.intValue else { return message }

@@ -70,3 +70,6 @@ public final class KlingTokenCache {
     /// Forgets the token (Kling said it expired or is not yet valid: our clock moved).
     public func invalidate() { current = nil }
 }
+
+@available(*, unavailable, message: "the token cache belongs to the loop thread")
+extension KlingTokenCache: Sendable {}

@@ -4,8 +4,9 @@ import Reactor
 ///
 /// Another program's write can show up in the database files a moment before its commit is
 /// visible to our reader; without a second look that row would wait for the slow fallback poll.
-/// On a disk busy with writeback a commit took more than 3 ms to show in one bench run (pickup
-/// p99 40.9 ms with checks at 3 and 30 ms only, bench/RESULTS.md). A new hint restarts the series.
+/// On a disk busy with writeback a commit can take more than 3 ms to show, hence three looks
+/// spread over 30 ms; a row missed by all three waits for the fallback poll. A new hint
+/// restarts the series.
 final class ChangeHintRecheck {
     /// Seconds after the hint of each look.
     static let delays = [0.003, 0.010, 0.030]

@@ -1,34 +1,35 @@
 import Foundation
+import JSON
 import Reactor
 
-/// Everything a handler may use while running one job, and the record of what it started
-/// so that cancellation and timeouts can stop it. Loop thread only.
+/// What a running job owns: its requests, timers and cancellation, its progress, and its output
+/// files (`files`). The scheduler makes one per run and stops everything it started when the
+/// job is cancelled or times out. Loop thread only.
 public final class JobContext {
     public let job: Job
     public let params: JobParams
+    /// The job's slot in the gate: the N of `[Thread-JobWorker-N]`.
     public let slot: Int
     public let loop: EventLoop
     public let settings: WorkerSettings
     public let log: WorkerLog
-    /// Files of this job: `OUTPUT_DIR/<job id>/`.
-    public let outputs: JobOutputs
-    let http: HTTPClient
-    let store: JobStore
     /// Resolves image and video params (path, URL or {"job": ID}).
     public let inputs: InputResolver
-    /// The provider this job calls (params.provider or the type's default): its throttle key.
+    /// This database's random id (`meta.database_id`), for provider idempotency keys.
+    public let databaseID: String
+    /// The provider the job calls (params.provider or the type's default; "ffmpeg" for media).
     public let provider: String
-    /// Request pacing shared by all jobs of the worker (rates, Retry-After pauses).
-    let throttle: ProviderThrottle
-    /// The bound on output bytes queued for writer threads, shared by all jobs.
+    private let http: HTTPClient
+    private let store: JobStore
     let outputBudget: OutputBackPressure
+
+    /// This job's folder, `OUTPUT_DIR/<job id>/`, and the writes and downloads into it.
+    public private(set) lazy var files = JobFiles(
+        context: self, outputs: JobOutputs(root: settings.outputDirectory, jobID: job.id), budget: outputBudget)
 
     private var transfers: Set<HTTPClient.TransferID> = []
     private var timers: [ObjectIdentifier: TimerWatcher] = [:]
     private var cancelHandlers: [() -> Void] = []
-    /// Completions of output files being written on writer threads, by token.
-    private var outputWrites: [Int: (Result<String, JobFailure>) -> Void] = [:]
-    private var nextOutputWrite = 0
     public private(set) var isCancelled = false
     private var lastProgressWrite = -Double.infinity
     private var pendingProgress: Double?
@@ -37,13 +38,16 @@ public final class JobContext {
     public private(set) var progress: Double = 0
     /// A short word on what the job waits for ("submitting", "polling", "downloading", …).
     public var phase: String = "starting"
+    /// Whether this run spends an attempt: its claim counted one unless it resumes a recorded
+    /// task, and `refundAttempt()` gives it back when the run turns out to resume one after all.
+    public private(set) var attemptCounted: Bool
 
     init(
         job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings, log: WorkerLog,
-        http: HTTPClient,
-        store: JobStore, inputs: InputResolver, provider: String = "", throttle: ProviderThrottle? = nil,
+        http: HTTPClient, store: JobStore, inputs: InputResolver, databaseID: String = "", provider: String = "",
         outputBudget: OutputBackPressure
     ) {
+        self.provider = provider
         self.job = job
         self.params = params
         self.slot = slot
@@ -53,14 +57,14 @@ public final class JobContext {
         self.http = http
         self.store = store
         self.inputs = inputs
-        self.provider = provider
-        self.throttle = throttle ?? ProviderThrottle(clock: { loop.now })
+        self.databaseID = databaseID
         self.outputBudget = outputBudget
-        outputs = JobOutputs(root: settings.outputDirectory, jobID: job.id)
+        attemptCounted = job.attemptCounted
     }
 
     /// Sends an HTTP request owned by this job: cancelled with it. The completion is not
-    /// called once the job was cancelled.
+    /// called once the job was cancelled. `REQUEST_TIMEOUT_SECONDS` caps every request but
+    /// downloads (which a stall timeout guards instead).
     public func send(_ request: HTTPRequest, completion: @escaping HTTPClient.Completion) {
         guard !isCancelled else { return }
         var request = request
@@ -90,16 +94,6 @@ public final class JobContext {
         }
         timers[key] = timer
         timer.schedule(after: seconds)
-    }
-
-    func registerOutputWrite(_ completion: @escaping (Result<String, JobFailure>) -> Void) -> Int {
-        nextOutputWrite += 1
-        outputWrites[nextOutputWrite] = completion
-        return nextOutputWrite
-    }
-
-    func takeOutputWrite(_ token: Int) -> ((Result<String, JobFailure>) -> Void)? {
-        outputWrites.removeValue(forKey: token)
     }
 
     /// Registers cleanup to run if the job is cancelled or times out (e.g. stop a child process).
@@ -137,18 +131,25 @@ public final class JobContext {
         store.record(.providerTask(id: job.id, taskID: id, state: state))
     }
 
-    /// A setting or secret by its environment name ("OPENAI_API_KEY"); empty counts as missing.
-    public func setting(_ name: String) -> String? {
-        guard let value = settings.values[name], !value.isEmpty else { return nil }
-        return value
+    /// Gives back the attempt this run's claim counted: the run resumes a task an earlier run paid
+    /// for (found by our key), so it pays nothing itself. Its failure then counts one, as any
+    /// resumed run's does.
+    func refundAttempt() {
+        guard attemptCounted else { return }
+        attemptCounted = false
+        store.record(.refundAttempt(id: job.id))
     }
 
-    /// A required credential, or the failure that names the variable to set.
-    public func credential(_ name: String) throws(JobFailure) -> String {
-        guard let value = setting(name) else {
-            throw .permanent("\(name) is not set; add it to .env or the worker's environment")
-        }
-        return value
+    /// Records the provider's word for where the job stands when there is no task id (yet).
+    func recordProviderState(_ state: String) {
+        store.record(.providerState(id: job.id, state: state))
+    }
+
+    /// Logs a line about this job after its monitoring prefix: "[Thread-JobWorker-N] job 12: …".
+    public func logJob(_ message: String, event: String) {
+        log.info(
+            "\(WorkerLog.slotPrefix(slot)) job \(job.id): \(message)",
+            WorkerLog.Fields(jobID: job.id, type: job.typeName, provider: provider, slot: slot, event: event))
     }
 
     /// Stops everything this job started. Called by the scheduler; idempotent.
@@ -160,7 +161,7 @@ public final class JobContext {
         for timer in timers.values { timer.stop() }
         timers.removeAll()
         progressTimer?.stop()
-        outputWrites.removeAll()
+        files.forgetPending()
         let handlers = cancelHandlers
         cancelHandlers.removeAll()
         for handler in handlers { handler() }
@@ -171,7 +172,10 @@ public final class JobContext {
         for timer in timers.values { timer.stop() }
         timers.removeAll()
         progressTimer?.stop()
-        outputWrites.removeAll()
+        files.forgetPending()
         cancelHandlers.removeAll()
     }
 }
+
+@available(*, unavailable, message: "a job's context belongs to the loop thread")
+extension JobContext: Sendable {}

@@ -39,6 +39,16 @@ public enum JobSchema {
         // (`ExternalTaskID`). The same when a lost submit is sent again; one more when the
         // worker means to pay for a new task (the provider's own "failed", or `retry`).
         ("submission", "INTEGER NOT NULL DEFAULT 1"),
+        // Pipelines (docs/pipelines.md): the pipeline and the step this job runs, its instance of a
+        // `for_each` step, what must complete first (`{"steps": [...], "jobs": [...]}`), the step
+        // whose files a `for_each` step runs over, and the params as submitted, with their
+        // `{"step": …}` references (`params` gets them resolved when the step is released).
+        ("pipeline_id", "INTEGER"),
+        ("step", "TEXT"),
+        ("step_index", "INTEGER"),
+        ("needs", "TEXT"),
+        ("for_each", "TEXT"),
+        ("template", "TEXT"),
     ]
 
     /// Brings the database at `connection` to the current schema. Idempotent.
@@ -70,6 +80,14 @@ public enum JobSchema {
                 DROP INDEX IF EXISTS jobs_status_type;
                 CREATE INDEX IF NOT EXISTS jobs_type_claim_order ON jobs(status, job_type, priority DESC, id);
                 """)
+            try connection.execute(
+                """
+                CREATE TABLE IF NOT EXISTS pipelines (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT '', document TEXT NOT NULL,
+                    created_at TEXT NOT NULL DEFAULT (\(nowExpression))
+                );
+                CREATE INDEX IF NOT EXISTS jobs_pipeline ON jobs(pipeline_id, step) WHERE pipeline_id IS NOT NULL;
+                """)
             try createDashboardIndexes(connection)
             try createMetadata(connection)
             try connection.execute(WorkerTable.createSQL)
@@ -85,13 +103,13 @@ public enum JobSchema {
     /// first by status and by provider, the last hour's finishes, the rows changed since a time.
     /// Without them a filtered page at 100,000 rows took 110–400 ms (a scan, or a sort of every
     /// completed row); with them about 1 ms (bench/RESULTS.md). The provider index is on
-    /// `gateKeyExpression` itself, so a query must use that expression word for word. The claim
+    /// `StoreSQL.gateKey` itself, so a query must use that expression word for word. The claim
     /// queries name their indexes (`INDEXED BY`), so these cannot change how jobs are claimed.
     private static func createDashboardIndexes(_ connection: SQLiteConnection) throws(SQLiteError) {
         try connection.execute(
             """
             CREATE INDEX IF NOT EXISTS jobs_status_id ON jobs(status, id);
-            CREATE INDEX IF NOT EXISTS jobs_provider_id ON jobs((\(gateKeyExpression)), id);
+            CREATE INDEX IF NOT EXISTS jobs_provider_id ON jobs((\(StoreSQL.gateKey)), id);
             CREATE INDEX IF NOT EXISTS jobs_finished_at ON jobs(finished_at);
             CREATE INDEX IF NOT EXISTS jobs_updated_at ON jobs(updated_at);
             """)
@@ -114,13 +132,4 @@ public enum JobSchema {
         }
         return id
     }
-
-    /// The SQL expression for a row's gate key: its provider, or the type's default.
-    /// Malformed params must not break the claim query, hence `json_valid`.
-    static let gateKeyExpression = """
-        coalesce(CASE WHEN json_valid(params) AND json_type(params, '$.provider') = 'text' \
-        THEN json_extract(params, '$.provider') END, \
-        CASE job_type WHEN 'background_removal' THEN 'bria' WHEN 'style_analysis' THEN 'openai' \
-        WHEN 'video_keying' THEN 'ffmpeg' WHEN 'video_stitching' THEN 'ffmpeg' ELSE '' END)
-        """
 }

@@ -1,35 +1,42 @@
 import JSON
 
-/// The scheduler's view of job storage, so scheduling logic does not depend on SQLite.
+/// Where jobs live, as the scheduler sees them: a handful of verbs, so that the scheduler's rules
+/// do not depend on SQLite, the tests run them on `InMemoryJobStore`, and a networked store can
+/// sit behind the same protocol.
 ///
-/// Loop thread only. Reads answer at once (they are cheap, indexed); writes are queued and
-/// batched, and their completions run on the loop after they are durable.
+/// Loop thread only. Every answer arrives through a completion on the loop — at once for a store
+/// that can read without waiting (SQLite's loop-owned reader, memory), later for one that cannot.
+/// Writes are queued and batched; a store never drops one, and their completions run after they
+/// are durable.
 public protocol JobStore: AnyObject {
+    /// This database's random id (`meta.database_id`), for provider idempotency keys.
+    var databaseID: String { get }
+
     /// Whether a queued job could be claimed now, leaving out jobs whose gate key is full.
-    func hasRunnableJobs(now: Double, excluding keys: Set<String>) -> Bool
-    /// Marks up to `limit` runnable jobs as running under `owner` (keying first, then priority,
-    /// then oldest) and returns them in that order.
+    func hasRunnableJobs(now: Double, excluding keys: Set<String>, completion: @escaping (Bool) -> Void)
+    /// Marks up to `limit` runnable jobs as running under this worker's lease — keying first, then
+    /// higher priority, then older (`Job.claimsBefore`) — and returns them in that order.
     func claim(limit: Int, excluding keys: Set<String>, now: Double, completion: @escaping ([ClaimedJob]) -> Void)
-    /// Queues a change to a row. Never dropped: retried until the database takes it.
+    /// Queues a change to a row or to this worker's row in `workers`.
     func record(_ update: JobUpdate)
     /// Puts running rows whose lease ran out (or whose worker on this host is gone) back to
-    /// `queued` without spending an attempt, counting an interruption (`failed` once there were
-    /// too many), and marks such workers `gone`; reports how many jobs it recovered.
+    /// `queued` without failing them, counting an interruption (`failed` once there were too many),
+    /// and marks such workers `gone`; reports how many jobs it recovered.
     func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void)
-    /// Ends `cancel_requested` rows that no worker runs; returns the running ids (among
+    /// Ends `cancel_requested` rows that no worker runs; answers with the running ids (among
     /// `activeIDs`) that another program asked to cancel.
-    func pendingCancellations(activeIDs: [Int64]) -> [Int64]
-    /// Status and result of one job, for inputs given as `{"job": ID}`.
-    func jobSummary(id: Int64) -> (status: String, result: JSONValue?)?
+    func pendingCancellations(activeIDs: [Int64], completion: @escaping ([Int64]) -> Void)
+    /// Status and result of the jobs named by `{"job": ID}` inputs; ids that do not exist are absent.
+    func jobSummaries(ids: [Int64], completion: @escaping ([Int64: JobSummary]) -> Void)
     /// Jobs queued, runnable now or later.
-    func queuedCount() -> Int
+    func queuedCount(completion: @escaping (Int) -> Void)
     /// The earliest time a queued job becomes runnable, if any is waiting for a later time.
-    func earliestRunAfter() -> Double?
-    /// Runs `done` on the loop once every write queued before this call is committed.
-    func flush(_ done: @escaping () -> Void)
+    func earliestRunAfter(completion: @escaping (Double?) -> Void)
     /// Extends the leases of the jobs this worker runs and renews its row in `workers`.
     func heartbeat(activeIDs: [Int64], activity: [String: ProviderActivity])
-    /// Flushes, stops the writer and closes connections; `done` runs on the loop.
+    /// Runs `done` on the loop once every write queued before this call is durable.
+    func flush(_ done: @escaping () -> Void)
+    /// Flushes, stops writing and closes; `done` runs on the loop.
     func close(_ done: @escaping () -> Void)
 }
 
@@ -38,4 +45,20 @@ public struct ClaimedJob: Sendable {
     public var job: Job
     /// The provider (or "ffmpeg") the concurrency gate counts this job under.
     public var gateKey: String
+
+    public init(job: Job, gateKey: String) {
+        self.job = job
+        self.gateKey = gateKey
+    }
+}
+
+/// What an input given as `{"job": ID}` needs of that job.
+public struct JobSummary: Sendable {
+    public var status: String
+    public var result: JSONValue?
+
+    public init(status: String, result: JSONValue?) {
+        self.status = status
+        self.result = result
+    }
 }

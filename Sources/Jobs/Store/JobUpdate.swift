@@ -15,6 +15,10 @@ public enum JobUpdate: Sendable {
     case progress(id: Int64, value: Double)
     /// The provider accepted the submit: record its task id before any polling (no double billing).
     case providerTask(id: Int64, taskID: String, state: String?)
+    /// The run resumes a task an earlier run paid for: the attempt its claim counted goes back.
+    case refundAttempt(id: Int64)
+    /// The provider's word for where a job stands while it has no task id (a lost submit).
+    case providerState(id: Int64, state: String)
     /// A worker's row in `workers`, written when it starts.
     case registerWorker(WorkerRecord)
     /// Renews the leases of the jobs `owner` runs and its row's heartbeat, active count and
@@ -29,7 +33,8 @@ public enum JobUpdate: Sendable {
         switch self {
         case .completed(let id, _), .failed(let id, _, _), .retry(let id, _, _, _), .release(let id, _),
             .cancelled(let id, _),
-            .progress(let id, _), .providerTask(let id, _, _):
+            .progress(let id, _), .providerTask(let id, _, _), .providerState(let id, _),
+            .refundAttempt(let id):
             id
         case .registerWorker, .heartbeat, .workerStopping, .unregisterWorker: nil
         }

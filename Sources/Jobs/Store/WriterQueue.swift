@@ -35,14 +35,30 @@ final class WriterQueue: Sendable {
         self.log = log
     }
 
-    /// Opens the write connection and starts the thread. Throws if the database cannot be opened.
+    /// Starts the thread, which opens the write connection and migrates the schema; waits for
+    /// that and throws if the database cannot be opened. The connection is made on the thread that
+    /// owns it and never leaves it.
     func start() throws {
-        let connection = try SQLiteConnection(path: path, busyTimeout: 5)
-        try JobSchema.migrate(connection)
-        let box = UncheckedBox(connection)
-        let thread = Thread { [self] in run(connection: box.value) }
+        let opened = Mutex<Result<Void, any Error>?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let thread = Thread { [self, path] in
+            let connection: SQLiteConnection
+            do {
+                connection = try SQLiteConnection(path: path, busyTimeout: 5)
+                try JobSchema.migrate(connection)
+            } catch {
+                opened.withLock { $0 = .failure(error) }
+                ready.signal()
+                return
+            }
+            opened.withLock { $0 = .success(()) }
+            ready.signal()
+            run(connection: connection)
+        }
         thread.name = "jobs-writer"
         thread.start()
+        ready.wait()
+        try opened.withLock { $0 }?.get()
     }
 
     /// Queues an item. Safe from any thread.

@@ -3,8 +3,9 @@ import Foundation
 /// Replaces known secret values (API keys, tokens) with "[redacted]" wherever text leaves the
 /// worker: log lines, `error`, `result`. Providers sometimes echo a key back in an error body.
 ///
-/// Every log line and result passes through here, so the search is a byte search (`memchr`, `memcmp`);
-/// Foundation's `contains` cost about 4 % of the worker's instructions per job (bench/RESULTS.md).
+/// Every log line and result passes through here, so the search is a byte search (`memchr`,
+/// `memcmp`): linear in the text per secret, with no Unicode work. Foundation's `contains` would
+/// normalise both strings on every call.
 public struct SecretRedactor: Sendable {
     private let secrets: [[UInt8]]
 

@@ -94,6 +94,10 @@ public final class WorkerLog: Sendable {
     }
 
     /// A log that drops everything (tests of components that need one).
+    /// "[Thread-JobWorker-N]": the prefix of every line about the job in slot N, kept word for
+    /// word from the design it replaces because monitoring greps it (DESIGN.md "Log lines").
+    public static func slotPrefix(_ slot: Int) -> String { "[Thread-JobWorker-\(slot)]" }
+
     public static func discarding() -> WorkerLog {
         (try? WorkerLog(path: "/dev/null")) ?? (try! WorkerLog())
     }
@@ -183,8 +187,8 @@ public final class WorkerLog: Sendable {
         }
     }
 
-    /// `2026-11-29T09:07:22.123Z`, built digit by digit into a fixed buffer: `String(format:)`
-    /// went through CoreFoundation's formatter on every line (bench/RESULTS.md).
+    /// `2026-11-29T09:07:22.123Z`, built digit by digit into a fixed buffer: every line carries
+    /// one, and `String(format:)` would go through CoreFoundation's formatter each time.
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)

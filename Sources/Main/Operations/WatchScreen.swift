@@ -38,8 +38,9 @@ struct WatchScreen {
         ])
         for job in overview.active.prefix(roomForActive) {
             active.add([
-                String(job.id), job.type, job.provider, Self.progressBar(job.progress, width: barWidth),
-                Self.phase(job), job.runSeconds.map(DurationText.format) ?? "-",
+                job.pipelineID.map { "\(job.id) (P\($0))" } ?? String(job.id), job.type, job.provider,
+                Self.progressBar(job.progress, width: barWidth), Self.phase(job),
+                job.runSeconds.map(DurationText.format) ?? "-",
             ])
         }
         if !overview.active.isEmpty {
@@ -80,7 +81,9 @@ struct WatchScreen {
     func plainLine(_ overview: QueueOverview, now: Date) -> String {
         var line = "\(Self.clock(now)) \(summary(overview))"
         for job in overview.active {
-            line += " | #\(job.id) \(job.type) \(job.provider) \(Self.percent(job.progress)) \(Self.phase(job))"
+            line +=
+                " | #\(job.id)\(job.pipelineID.map { " P\($0)" } ?? "") \(job.type) \(job.provider) "
+                + "\(Self.percent(job.progress)) \(Self.phase(job))"
         }
         return line
     }
@@ -101,6 +104,7 @@ struct WatchScreen {
         }
         text += "  queue \(overview.queuedNow)"
         if overview.queuedLater > 0 { text += " (+\(overview.queuedLater) waiting to retry)" }
+        if overview.waiting > 0 { text += " (+\(overview.waiting) pipeline steps waiting)" }
         let hour = overview.finishedLastHour
         text += "  last hour: \(hour[JobStatus.completed.rawValue] ?? 0) completed, "
         text += "\(hour[JobStatus.failed.rawValue] ?? 0) failed"

@@ -30,6 +30,9 @@ enum MockOutcome: String, Sendable, CaseIterable {
     case failedTask = "failed_task"
     /// Never answer; wait until the client goes away (at most one hour).
     case hang
+    /// Do the work (a submit creates its task, and is paid for) but never send the answer: the
+    /// client's view of a connection that died after the provider accepted the request.
+    case holdAnswer = "hold_answer"
     /// HTTP 401 in the provider's error shape, whatever credentials were sent.
     case unauthorized
     /// The provider's "out of credit" answer (OpenAI: 429 `insufficient_quota`).
@@ -40,7 +43,7 @@ enum MockOutcome: String, Sendable, CaseIterable {
     /// Outcomes that still run the provider handler, which then adjusts its answer.
     var reachesHandler: Bool {
         switch self {
-        case .ok, .missingField, .failedTask, .refusal: return true
+        case .ok, .missingField, .failedTask, .refusal, .holdAnswer: return true
         default: return false
         }
     }

@@ -23,6 +23,8 @@ enum ProviderFailure: Error, Sendable {
     case rateLimited
     /// The account has no credit left.
     case insufficientQuota
+    /// A caller's id the provider keeps unique per account was used before (Kling's `external_task_id`).
+    case duplicateID(field: String, value: String)
 }
 
 /// The ways credentials can be wrong; Kling distinguishes them by code (1000–1004), the others only by text.

@@ -79,16 +79,11 @@ final class TaskStore: Sendable {
         self.capacity = capacity
     }
 
-    /// Stores `task` and returns it, or — when its `externalID` is already taken — returns the earlier task.
-    /// (Kling says external IDs are unique per account but not what a duplicate gets; returning the existing task
-    /// is the mock's assumption, made so a client that re-submits after a lost response does not double-bill.)
-    func insert(_ task: MockTask) -> (task: MockTask, existed: Bool) {
+    /// Stores `task` and returns true, or refuses it (false) when its `externalID` is taken: Kling keeps
+    /// `external_task_id` unique per account and answers a repeat with HTTP 400, code 1201 (PROVIDERS.md §6).
+    func insert(_ task: MockTask) -> Bool {
         state.withLock { state in
-            if let external = task.externalID, let existingID = state.byExternalID[external],
-                let existing = state.tasks[existingID]
-            {
-                return (existing, true)
-            }
+            if let external = task.externalID, state.byExternalID[external] != nil { return false }
             state.tasks[task.id] = task
             state.order.append(task.id)
             if let external = task.externalID { state.byExternalID[external] = task.id }
@@ -101,7 +96,17 @@ final class TaskStore: Sendable {
                 }
                 state.order.removeFirst(dropped.count)
             }
-            return (task, false)
+            return true
+        }
+    }
+
+    /// The tasks of `kind` (all kinds when nil), newest first, as the providers' list endpoints give them.
+    func list(kind: TaskKind?) -> [MockTask] {
+        state.withLock { state in
+            state.order.reversed().compactMap { id in
+                guard let task = state.tasks[id], kind == nil || task.kind == kind else { return nil }
+                return task
+            }
         }
     }
 

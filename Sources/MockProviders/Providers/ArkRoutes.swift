@@ -9,6 +9,7 @@ enum ArkRoutes {
         ProviderRoute(.post, "/api/v3/images/generations", .ark, submit: true, generateImages),
         ProviderRoute(.post, "/api/v3/contents/generations/tasks", .ark, submit: true, createVideoTask),
         ProviderRoute(.get, "/api/v3/contents/generations/tasks/*", .ark, submit: false, pollVideoTask),
+        ProviderRoute(.get, "/api/v3/contents/generations/tasks", .ark, submit: false, listVideoTasks),
         ProviderRoute(.delete, "/api/v3/contents/generations/tasks/*", .ark, submit: false, cancelVideoTask),
     ]
 
@@ -114,7 +115,7 @@ enum ArkRoutes {
         let details: JSONObject = [
             "model": .string(model), "seed": .int(seed), "resolution": .string(resolution), "ratio": .string(ratio),
             "duration": .int(duration), "framespersecond": .int(Int(commands["fps"] ?? "") ?? 24),
-            "return_last_frame": .bool(returnLastFrame),
+            "return_last_frame": .bool(returnLastFrame), "prompt": .string(prompt),
         ]
         let task = MockTask(
             id: id, kind: .seedance, createdAt: call.now, started: .now, duration: call.taskSeconds,
@@ -122,6 +123,29 @@ enum ArkRoutes {
         )
         _ = call.services.tasks.insert(task)
         return .json(200, call.outcome == .missingField ? [:] : ["id": .string(id)])
+    }
+
+    /// `GET …/tasks?page_num=&page_size=&filter.status=&filter.task_ids=&filter.model=`: the account's video tasks,
+    /// newest first, each as a poll answers it, with the total that matched: `{"items": […], "total": N}`.
+    @Sendable static func listVideoTasks(_ call: ProviderCall) async throws(ProviderFailure) -> MockReply {
+        try call.requireBearerKey()
+        let query = call.query
+        let page = try KlingRoutes.pageNumber(query["page_num"], name: "page_num", default: 1, range: 1...100_000)
+        let size = try KlingRoutes.pageNumber(query["page_size"], name: "page_size", default: 10, range: 1...500)
+        let statuses = ["queued", "running", "succeeded", "failed", "cancelled", "expired"]
+        if let status = query["filter.status"], !statuses.contains(status) {
+            throw .invalidValue(field: "filter.status", message: "must be one of \(statuses.joined(separator: ", "))")
+        }
+        let ids = Set(call.queryValues("filter.task_ids").flatMap { $0.split(separator: ",").map(String.init) })
+        let matching = call.services.tasks.list(kind: .seedance).filter { task in
+            (ids.isEmpty || ids.contains(task.id))
+                && (query["filter.model"].map { task.details["model"]?.stringValue == $0 } ?? true)
+                && (query["filter.status"].map { videoTaskBody(task, call: call)["status"]?.stringValue == $0 } ?? true)
+        }
+        let items = matching.dropFirst((page - 1) * size).prefix(size).map {
+            JSONValue.object(videoTaskBody($0, call: call))
+        }
+        return .json(200, ["items": .array(Array(items)), "total": .int(matching.count)])
     }
 
     /// The `--rs 720p --rt 16:9 --dur 5 --fps 24 --seed 7` commands of the 1.0-series prompt form, by long name.

@@ -18,6 +18,12 @@ enum KlingRoutes {
         ProviderRoute(.get, "/v1/videos/text2video/*", .kling, submit: false) { (call) async throws(ProviderFailure) in
             try await poll(call, kind: .klingText2Video)
         },
+        ProviderRoute(.get, "/v1/videos/image2video", .kling, submit: false) { (call) async throws(ProviderFailure) in
+            try await list(call, kind: .klingImage2Video)
+        },
+        ProviderRoute(.get, "/v1/videos/text2video", .kling, submit: false) { (call) async throws(ProviderFailure) in
+            try await list(call, kind: .klingText2Video)
+        },
     ]
 
     private static func authenticate(_ call: ProviderCall) throws(ProviderFailure) {
@@ -73,9 +79,11 @@ enum KlingRoutes {
                 "prompt": .optional(prompt),
             ]
         )
-        // A repeated external_task_id returns the first task (assumed; Kling only says the ID is unique per account).
-        let (stored, existed) = call.services.tasks.insert(task)
-        var data = taskData(stored, phase: existed ? stored.phase() : .queued, call: call, isPoll: false)
+        // Kling keeps external_task_id unique per account: a repeat is refused, not merged (PROVIDERS.md §6).
+        guard call.services.tasks.insert(task) else {
+            throw .duplicateID(field: "external_task_id", value: externalID ?? "")
+        }
+        var data = taskData(task, phase: .queued, call: call, isPoll: false)
         if call.outcome == .missingField { data["task_id"] = nil }
         return .json(200, ["code": 0, "message": "SUCCEED", "request_id": .string(requestID), "data": .object(data)])
     }
@@ -97,6 +105,34 @@ enum KlingRoutes {
                 "data": .object(data),
             ]
         )
+    }
+
+    /// `GET /v1/videos/{family}?pageNum=1&pageSize=30`: the account's tasks of that family, newest first, each as a
+    /// query answers it (with `task_info.external_task_id`).
+    static func list(_ call: ProviderCall, kind: TaskKind) async throws(ProviderFailure) -> MockReply {
+        try authenticate(call)
+        let query = call.query
+        let page = try pageNumber(query["pageNum"], name: "pageNum", default: 1, range: 1...100_000)
+        let size = try pageNumber(query["pageSize"], name: "pageSize", default: 30, range: 1...500)
+        let tasks = call.services.tasks.list(kind: kind).dropFirst((page - 1) * size).prefix(size)
+        let data = tasks.map { JSONValue.object(taskData($0, phase: $0.phase(), call: call, isPoll: true)) }
+        return .json(
+            200,
+            [
+                "code": 0, "message": "SUCCEED", "request_id": .string(call.services.random.uuid()),
+                "data": .array(Array(data)),
+            ])
+    }
+
+    static func pageNumber(_ text: String?, name: String, default fallback: Int, range: ClosedRange<Int>)
+        throws(ProviderFailure) -> Int
+    {
+        guard let text else { return fallback }
+        guard let number = Int(text), range.contains(number) else {
+            throw .invalidValue(
+                field: name, message: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
     }
 
     /// The `data` object of submit and poll answers; polls add the status message and, once done, the result.

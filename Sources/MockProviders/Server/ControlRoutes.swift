@@ -1,9 +1,11 @@
 import Hummingbird
+import JSON
 
 /// The mock's own endpoints under `/_mock/`: configuration, statistics, the request log, and the fixture files
 /// that every download URL points at. These are never fault-injected, delayed or counted as provider requests.
 ///
 /// - `GET /_mock/stats`, `GET /_mock/requests[?provider=P&since=SEQ]`, `POST /_mock/reset`
+/// - `GET /_mock/tasks`: every async task created (the providers' accepted submits), newest first
 /// - `GET /_mock/config`, `POST /_mock/config` (body: see `MockSettings.apply`)
 /// - `GET /_mock/fixtures/image.png`, `GET /_mock/fixtures/video.mp4`
 /// - `GET /_mock/files/<anything>.png|.mp4` (the URLs handed out in provider answers)
@@ -36,6 +38,8 @@ struct ControlRoutes: Sendable {
             return MockReply.json(200, stats).response
         case (.get, "/_mock/requests"):
             return requestLog(request)
+        case (.get, "/_mock/tasks"):
+            return MockReply.json(200, .array(services.tasks.list(kind: nil).map(Self.json))).response
         case (.post, "/_mock/reset"):
             services.recorder.reset()
             return MockReply.json(200, ["reset": true]).response
@@ -89,6 +93,15 @@ struct ControlRoutes: Sendable {
         return MockReply.json(200, services.settings.snapshotJSON()).response
     }
 
+    /// A task as `GET /_mock/tasks` lists it: what each provider was asked to make, and how far it got.
+    static func json(_ task: MockTask) -> JSONValue {
+        [
+            "id": .string(task.id), "kind": .string(task.kind.rawValue), "external_id": .optional(task.externalID),
+            "created_at": .number(task.createdAt), "phase": .string("\(task.phase())"),
+            "details": .object(task.details),
+        ]
+    }
+
     private func file(forPath path: String) -> Response {
         if path.hasSuffix(".png") {
             services.recorder.countDownload()
@@ -96,7 +109,8 @@ struct ControlRoutes: Sendable {
         }
         if path.hasSuffix(".mp4") {
             services.recorder.countDownload()
-            return fixture(services.fixtures.video, type: "video/mp4")
+            let name = String(path.split(separator: "/").last?.dropLast(4) ?? "")
+            return fixture(services.videos.body(for: name), type: "video/mp4")
         }
         return MockReply.mockError(404, "no fixture for \(path); download URLs end in .png or .mp4").response
     }

@@ -46,7 +46,7 @@ enum FaultInjection {
         case .unauthorized: failure = .unauthorized(.invalidKey)
         case .insufficientQuota: failure = .insufficientQuota
         case .malformed: return .raw(200, malformedBody)
-        case .hang, .ok, .missingField, .failedTask, .refusal: return nil
+        case .hang, .ok, .missingField, .failedTask, .refusal, .holdAnswer: return nil
         }
         return ProviderErrorShapes.reply(
             failure, provider: provider, requestID: random.uuid(), retryAfter: plan.retryAfter

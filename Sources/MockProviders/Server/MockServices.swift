@@ -4,6 +4,8 @@ final class MockServices: Sendable {
     let recorder: RequestRecorder
     let tasks: TaskStore
     let fixtures: Fixtures
+    /// What video download URLs serve (the fixture, or a tagged and padded copy of it).
+    let videos: VideoDownloads
     let random: RandomSource
     let kling: KlingCredentials
     /// Largest request body read; bigger bodies are answered 413 (real APIs cap far lower, e.g. 10 MB images).
@@ -12,8 +14,9 @@ final class MockServices: Sendable {
 
     init(
         settings: MockSettings, recorder: RequestRecorder, tasks: TaskStore, fixtures: Fixtures, random: RandomSource,
-        kling: KlingCredentials, maxBodySize: Int = 64 << 20
+        kling: KlingCredentials, videos: VideoDownloads? = nil, maxBodySize: Int = 64 << 20
     ) {
+        self.videos = videos ?? VideoDownloads(fixture: fixtures.video, tagged: false, size: 0)
         self.settings = settings
         self.recorder = recorder
         self.tasks = tasks

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import JSON
 
@@ -39,6 +40,30 @@ struct ProviderCall: Sendable {
     let baseURL: String
     /// Unix seconds when handling began.
     let now: Double
+
+    /// The query's parameters by name (the last of repeated ones), decoded.
+    var query: [String: String] {
+        var values: [String: String] = [:]
+        for item in queryItems { values[item.name] = item.value }
+        return values
+    }
+
+    /// Every value of query parameter `name`, in order (for repeatable filters such as `filter.task_ids`).
+    func queryValues(_ name: String) -> [String] {
+        queryItems.filter { $0.name == name }.map(\.value)
+    }
+
+    private var queryItems: [(name: String, value: String)] {
+        guard let path = head.path, let start = path.firstIndex(of: "?") else { return [] }
+        return path[path.index(after: start)...].split(separator: "&").map { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func decode(_ text: Substring?) -> String {
+                let plain = String(text ?? "").replacingOccurrences(of: "+", with: " ")
+                return plain.removingPercentEncoding ?? plain
+            }
+            return (decode(parts.first), decode(parts.count > 1 ? parts[1] : nil))
+        }
+    }
 
     /// The value of header `name` (case-insensitive), nil when absent.
     func header(_ name: String) -> String? {

@@ -107,6 +107,8 @@ enum ProviderErrorShapes {
                 429, "You exceeded your current quota, please check your plan and billing details.",
                 type: "insufficient_quota", code: "insufficient_quota"
             )
+        case .duplicateID(let field, let value):
+            return body(400, "'\(value)' is already in use.", type: "invalid_request_error", param: field)
         }
     }
 
@@ -144,6 +146,8 @@ enum ProviderErrorShapes {
             return body(429, "rate limit exceeded", code: "rate-limit-exceeded")
         case .insufficientQuota:  // assumed
             return body(402, "Not enough API credits to make this request", code: "insufficient-credits")
+        case .duplicateID(let field, let value):
+            return body(400, "\(field) \(value) already exists", code: "validation-failed")
         }
     }
 
@@ -210,6 +214,11 @@ enum ProviderErrorShapes {
                 403, "AccountOverdueError", "The request failed because your account has an overdue balance.",
                 type: "Forbidden"
             )
+        case .duplicateID(let field, let value):
+            return body(
+                400, "InvalidParameter",
+                "The parameter `\(field)` specified in the request is not valid: \(value) is in use.",
+                param: field, type: "BadRequest")
         }
     }
 
@@ -241,6 +250,7 @@ enum ProviderErrorShapes {
         case .rateLimited: return body(429, "Too Many Requests", "Rate limit exceeded for this endpoint.")
         case .insufficientQuota:  // assumed: BRIA documents no out-of-credit answer
             return body(402, "Payment Required", "The organization has no remaining credit.")
+        case .duplicateID(let field, let value): return body(400, "Bad Request", "Field '\(field)': \(value) is in use")
         }
     }
 
@@ -270,6 +280,9 @@ enum ProviderErrorShapes {
         case .serverError(let status): return body(status, 5000, "Server internal error")
         case .rateLimited: return body(429, 1302, "The API request is too fast, please slow down")
         case .insufficientQuota: return body(429, 1102, "Resource pack exhausted or expired")
+        case .duplicateID(let field, let value):
+            // Kling keeps external_task_id unique per account and refuses a repeat (PROVIDERS.md §6).
+            return body(400, 1201, "Invalid parameter: \(field) \(value) already exists")
         }
     }
 }

@@ -22,6 +22,9 @@ struct ProviderPipeline: Sendable {
         if plan.outcome == .hang {
             return await hang(request, provider: route.provider)
         }
+        if plan.outcome == .holdAnswer {
+            return await holdAnswer(request, route: route, parameters: parameters, plan: plan)
+        }
 
         var request = request
         guard let bytes = await readBody(&request) else {
@@ -98,6 +101,29 @@ struct ProviderPipeline: Sendable {
             }
         } catch {
             // The client left; nobody reads this answer, and the log keeps status null for "never answered".
+            return MockReply.mockError(499, "client closed the connection").response
+        }
+    }
+
+    /// Runs the handler (a submit creates its task) inside `consumeWithCancellationOnInboundClose`, then holds the
+    /// answer until the client goes away: the request log keeps status null for "never answered".
+    private func holdAnswer(_ request: Request, route: ProviderRoute, parameters: [String], plan: RequestPlan) async
+        -> Response
+    {
+        do {
+            return try await request.body.consumeWithCancellationOnInboundClose { body in
+                let buffer = try await body.collect(upTo: services.maxBodySize)
+                let bytes = Array(buffer.readableBytesView)
+                let parsed = ParsedBody(bytes)
+                _ = log(request, provider: route.provider, body: parsed, size: bytes.count, outcome: .holdAnswer)
+                let call = ProviderCall(
+                    head: request.head, parameters: parameters, body: parsed, plan: plan, services: services,
+                    baseURL: services.baseURL, now: Timestamps.now())
+                _ = try? await route.handle(call)
+                guard await FaultInjection.waitForClientToLeave() else { throw CancellationError() }
+                return MockReply.mockError(504, "mock-providers hold_answer outcome: gave up after one hour").response
+            }
+        } catch {
             return MockReply.mockError(499, "client closed the connection").response
         }
     }

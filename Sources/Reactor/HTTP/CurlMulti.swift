@@ -67,10 +67,15 @@ final class CurlMulti {
     }
 
     deinit {
-        // REMOVE callbacks still fire during cleanup (A.2), so the table must be alive here.
-        curl_multi_cleanup(multi)
+        // Cleanup still calls the socket and timer callbacks (REMOVE for cached connections, a
+        // last timer, A.2). They must not reach this object while it is being destroyed (a
+        // retain in deinit is undefined), so the watchers are stopped here first and the
+        // callbacks get no object to call.
         for watch in sockets.values { watch.stop() }
         timer.stop()
+        _ = ccurl_multi_setopt_ptr(multi, CURLMOPT_SOCKETDATA, nil)
+        _ = ccurl_multi_setopt_ptr(multi, CURLMOPT_TIMERDATA, nil)
+        curl_multi_cleanup(multi)
     }
 
     func add(_ easy: UnsafeMutableRawPointer) -> CURLMcode {

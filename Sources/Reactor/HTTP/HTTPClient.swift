@@ -92,7 +92,7 @@ public final class HTTPClient {
             }
             transfers[id] = transfer
         } catch let error as HTTPTransportError {
-            loop.execute { [completion = UncheckedBox(completion)] in completion.value(.failure(error)) }
+            loop.execute { [completion = LoopBound(completion, on: loop)] in completion.value(.failure(error)) }
         } catch {
             preconditionFailure("CurlTransfer throws HTTPTransportError only")
         }
@@ -161,7 +161,7 @@ public final class HTTPClient {
     /// all once the client is gone.
     private func onLoop<Value: Sendable>(_ work: @escaping (HTTPClient, Value) -> Void) -> @Sendable (Value) -> Void {
         let loop = loop
-        let target = UncheckedBox((client: { [weak self] in self }, work: work))
+        let target = LoopBound((client: { [weak self] in self }, work: work), on: loop)
         return { value in
             loop.execute {
                 if let client = target.value.client() { target.value.work(client, value) }
@@ -182,3 +182,6 @@ public final class HTTPClient {
         }
     }
 }
+
+@available(*, unavailable, message: "an HTTP client belongs to its loop's thread")
+extension HTTPClient: Sendable {}

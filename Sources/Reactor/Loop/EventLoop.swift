@@ -25,6 +25,10 @@ public final class EventLoop: @unchecked Sendable {
     private let pending = Mutex<[@Sendable () -> Void]>([])
     private let loopThread = Mutex<pthread_t?>(nil)
     private let closed = Atomic<Bool>(false)
+    /// Loop thread only: `stop()` was called. libev forgets an `ev_break` made before `ev_run`
+    /// starts (it resets its flag on entry), and work handed over before `run()` is done in the
+    /// drain that precedes `ev_run` — so a stop made there must be remembered here.
+    private var stopRequested = false
 
     /// Creates a loop. Call `run()` on the thread that is to own it.
     public init() {
@@ -68,7 +72,7 @@ public final class EventLoop: @unchecked Sendable {
     public func run() {
         loopThread.withLock { $0 = pthread_self() }
         drainPending()
-        ev_run(raw, 0)
+        if !stopRequested { ev_run(raw, 0) }
         // Work handed over after the loop ended still runs, so callers waiting on it are not stranded.
         drainPending()
     }
@@ -76,6 +80,7 @@ public final class EventLoop: @unchecked Sendable {
     /// Makes `run()` return after the current iteration. Loop thread only.
     public func stop() {
         assertInLoop()
+        stopRequested = true
         ev_break(raw, Int32(EVBREAK_ALL))
     }
 

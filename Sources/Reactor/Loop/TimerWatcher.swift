@@ -58,3 +58,6 @@ public final class TimerWatcher {
     public var isActive: Bool { cev_is_active(watcher) != 0 }
 
 }
+
+@available(*, unavailable, message: "a timer belongs to its loop's thread")
+extension TimerWatcher: Sendable {}

@@ -74,7 +74,7 @@
   function actionCell(job) {
     if (RW.settings.read_only) return el("span");
     const cell = el("span");
-    if (["queued", "processing", "keying_processing"].includes(job.status)) {
+    if (["queued", "waiting", "processing", "keying_processing"].includes(job.status)) {
       cell.append(el("button", { type: "button", class: "small danger", "data-action": "cancel", text: "Cancel", onclick: () => act(job.id, "cancel") }));
     } else if (["failed", "cancelled"].includes(job.status)) {
       cell.append(el("button", { type: "button", class: "small", "data-action": "retry", text: "Retry", onclick: () => act(job.id, "retry") }));
@@ -192,7 +192,7 @@
     retry.hidden = bulk.retry === 0;
     retry.textContent = `Retry ${bulk.retry} failed/cancelled`;
     cancel.hidden = bulk.cancel === 0;
-    cancel.textContent = `Cancel ${bulk.cancel} queued/running`;
+    cancel.textContent = `Cancel ${bulk.cancel} not finished`;
   }
 
   async function bulkAction(action) {

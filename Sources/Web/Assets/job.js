@@ -32,7 +32,7 @@
     status.className = `status ${job.status}`;
     status.textContent = job.status;
     const readOnly = RW.settings.read_only;
-    document.getElementById("job-cancel").hidden = readOnly || !["queued", "processing", "keying_processing"].includes(job.status);
+    document.getElementById("job-cancel").hidden = readOnly || !["queued", "waiting", "processing", "keying_processing"].includes(job.status);
     document.getElementById("job-retry").hidden = readOnly || !["failed", "cancelled"].includes(job.status);
     document.getElementById("facts").replaceChildren(
       ...fact("Type", job.type), ...fact("Provider", job.provider), ...fact("Phase", job.phase),
