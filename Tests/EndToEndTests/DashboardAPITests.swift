@@ -361,11 +361,14 @@ final class DashboardAPITests: DashboardEndToEndCase {
         XCTAssertEqual(kept, [], "nothing of a refused upload is kept")
     }
 
-    func testEventsStreamStatsAndChangedJobs() throws {
+    func testEventsStreamStatsAndChangedJobsPastAStalledPage() throws {
         let opened = try client.stream("/api/events", timeout: 10) { $0.contains("event: stats") }
         XCTAssertTrue(opened.contains("text/event-stream"), opened)
         XCTAssertTrue(opened.contains("retry: 2000"))
         XCTAssertTrue(opened.contains("event: stats"))
+        // A page that opened the stream and stopped reading holds nobody up.
+        let stalled = try client.stall("/api/events")
+        defer { close(stalled) }
         let id = try insert("image_generation", #"{"provider":"openai","prompt":"x"}"#)
         // Once the stream is open (its first stats event), a change arrives as a jobs event naming the row.
         var cancelled = false
@@ -378,6 +381,16 @@ final class DashboardAPITests: DashboardEndToEndCase {
         }
         XCTAssertTrue(streamed.contains("event: jobs"), streamed)
         XCTAssertTrue(streamed.contains(#""status":"cancelled""#), streamed)
+    }
+
+    func testASecondWorkerOnATakenPortRunsItsJobsWithoutADashboard() throws {
+        let worker = try startWorker(
+            ["run", "--drain", "--web", "127.0.0.1:\(client.port)"], environment: ["FALLBACK_POLL_SECONDS": "0.5"])
+        XCTAssertEqual(worker.child.waitForExit(timeout: 60), 0, worker.log)
+        XCTAssertTrue(worker.log.contains("Dashboard not started"), worker.log)
+        XCTAssertTrue(worker.log.contains("already in use"), worker.log)
+        XCTAssertEqual(status(1), "failed", "the queued job ran (and failed: no OPENAI_API_KEY)")
+        XCTAssertEqual(try client.send("GET", "/api/jobs").status, 200, "the first dashboard still answers")
     }
 
     /// The CSRF token the dashboard's page carries.

@@ -74,6 +74,14 @@ public struct RawHTTP: Sendable {
         return String(decoding: received, as: UTF8.self)
     }
 
+    /// Sends a GET for `path` and never reads the answer: a client that stalls. Close the
+    /// returned descriptor to let it go.
+    public func stall(_ path: String) throws -> Int32 {
+        let socket = try Self.connect(port: port, timeout: 1)
+        try Self.write(socket, Data("GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
+        return socket
+    }
+
     private static func connect(port: Int, timeout: Double) throws -> Int32 {
         let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw TestSupportError("socket: \(String(cString: strerror(errno)))") }
