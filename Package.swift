@@ -12,6 +12,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // System libraries. libev ships no pkg-config file on Debian, so its module map links it directly.
@@ -45,12 +48,34 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The dashboard and JSON API, on Hummingbird's threads; it reaches the worker only through
+        // jobs.db and a wake-up closure. Its HTML, CSS and JavaScript are compiled into the binary.
+        .target(
+            name: "Web",
+            dependencies: [
+                "JSON",
+                "Jobs",
+                "Reactor",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [
+                .embedInCode("Assets/index.html"), .embedInCode("Assets/job.html"), .embedInCode("Assets/login.html"),
+                .embedInCode("Assets/app.css"), .embedInCode("Assets/common.js"), .embedInCode("Assets/dashboard.js"),
+                .embedInCode("Assets/queue.js"), .embedInCode("Assets/chart.js"), .embedInCode("Assets/job.js"),
+            ]
+        ),
         .executableTarget(
             name: "Main",
             dependencies: [
                 "JSON",
                 "Jobs",
                 "Reactor",
+                "Web",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -76,5 +101,7 @@ let package = Package(
         ),
         .testTarget(name: "MockProvidersTests", dependencies: ["Reactor"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(
+            name: "WebTests", dependencies: ["TestSupport", "JSON", "Jobs", "Reactor", "Web", "Main", "MockProviders"]),
     ]
 )

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import JSON
 import Jobs
 import Reactor
 
@@ -32,16 +33,29 @@ struct EnqueueCommand: ParsableCommand {
     @Option(name: .customLong("db"), help: "The jobs database (JOBS_DB, default ./jobs.db).")
     var database: String?
 
+    @Flag(
+        name: .customLong("no-check"),
+        help: "Insert the params as given, even when they are wrong (the worker then fails the job saying why).")
+    var noCheck = false
+
     func validate() throws {
         guard JobType(rawValue: type) != nil else {
             throw ValidationError("unknown job type '\(type)'; expected one of: \(JobType.allNames)")
         }
         guard count >= 1 else { throw ValidationError("--count must be at least 1") }
         guard maxAttempts >= 1 else { throw ValidationError("--max-attempts must be at least 1") }
+        let parsed: JSONValue
         do {
-            _ = try JobParams.parse(params)
+            parsed = try JSONValue.parse(params)
         } catch {
-            throw ValidationError("--params: \(error)")
+            throw ValidationError(
+                "--params is not valid JSON (\(error)); it must be a JSON object such as {\"prompt\": \"…\"}")
+        }
+        guard !noCheck else { return }
+        let problems = JobRequestCheck.validate(type: type, params: parsed)
+        if !problems.isEmpty {
+            throw ValidationError(
+                "--params: " + problems.map(\.message).joined(separator: "; ") + " (--no-check inserts it anyway)")
         }
     }
 

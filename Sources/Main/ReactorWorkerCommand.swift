@@ -12,7 +12,7 @@ struct ReactorWorkerCommand: ParsableCommand {
         discussion: """
             Settings come from flags, the environment, and .env in the working directory.
             Examples:
-              reactor-worker run                       # the daemon, on ./jobs.db
+              reactor-worker run                       # the daemon, on ./jobs.db; dashboard on http://127.0.0.1:5001
               reactor-worker run --drain               # finish what is queued, then exit
               reactor-worker enqueue image_generation --params '{"provider":"openai","prompt":"a red fox"}'
               reactor-worker watch                     # live view of the queue; q quits
@@ -26,7 +26,7 @@ struct ReactorWorkerCommand: ParsableCommand {
         subcommands: [
             RunCommand.self, EnqueueCommand.self, ListCommand.self, ShowCommand.self, CancelCommand.self,
             RetryCommand.self, StatsCommand.self, PruneCommand.self, WatchCommand.self, WorkersCommand.self,
-            SubmitCommand.self, PipelineCommand.self, PricesCommand.self,
+            SubmitCommand.self, PipelineCommand.self, PricesCommand.self, WebCommand.self,
         ],
         defaultSubcommand: RunCommand.self)
 }

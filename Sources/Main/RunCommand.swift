@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Jobs
 import Reactor
+import Web
 
 /// `reactor-worker run`: the daemon.
 struct RunCommand: ParsableCommand {
@@ -11,6 +12,7 @@ struct RunCommand: ParsableCommand {
         discussion: """
             SIGTERM or Ctrl-C stops claiming and lets active jobs finish (up to SHUTDOWN_TIMEOUT_SECONDS);
             a second signal returns unfinished jobs to the queue at once. Exit status 0 after a clean stop.
+            The dashboard is served on WEB_ADDRESS (default 127.0.0.1:5001; --no-web turns it off).
             Example:
               MAX_CONCURRENT_JOBS=50 OPENAI_API_KEY=sk-… reactor-worker run --drain
             """)
@@ -38,6 +40,8 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Exit once nothing is queued or active (for batches and tests).")
     var drain = false
 
+    @OptionGroup var web: WebOptions
+
     func run() throws {
         let configuration = Configuration(envFile: envFile)
         let flags = RunFlags(
@@ -45,16 +49,19 @@ struct RunCommand: ParsableCommand {
             mediaPoolSize: mediaPoolSize, pollSeconds: pollInterval)
         let settings: WorkerSettings
         let log: WorkerLog
+        let webSettings: WebSettings?
         do {
             settings = try configuration.workerSettings(flags: flags)
             log = try Self.makeLog(configuration)
+            webSettings = try configuration.webSettings(
+                web, databasePath: settings.databasePath, outputDirectory: settings.outputDirectory)
         } catch {
             exitWithError("\(error)")
         }
         ProcessSetup.prepare()
         let worker: Worker
         do {
-            worker = try Worker(settings: settings, log: log, drain: drain)
+            worker = try Worker(settings: settings, log: log, drain: drain, web: webSettings)
         } catch {
             log.flush()  // what the worker logged before it gave up, ahead of the error
             exitWithError(Self.describeDatabaseError(error, path: settings.databasePath), code: 1)

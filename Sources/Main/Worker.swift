@@ -1,6 +1,7 @@
 import Foundation
 import Jobs
 import Reactor
+import Web
 
 /// The running daemon, wired: the loop on this thread, the store, the HTTP client and its
 /// back-pressure, the gate, the provider engines, the scheduler, the change hints, the signals.
@@ -16,13 +17,16 @@ final class Worker {
     /// Writes METRICS_DIR/reactor_worker.prom while the worker runs (when METRICS_DIR is set).
     private var metrics: MetricsReporter?
 
-    init(settings: WorkerSettings, log: WorkerLog, drain: Bool) throws {
+    init(settings: WorkerSettings, log: WorkerLog, drain: Bool, web: WebSettings? = nil) throws {
         self.settings = settings
         self.log = log
         let identity = WorkerIdentity.current()
         let store = try SQLiteJobStore(
             path: settings.databasePath, loop: loop, log: log, owner: identity, leaseSeconds: settings.leaseSeconds,
             maxInterruptions: settings.maxInterruptions)
+        let wakeHook = LoopBound(WakeHook(), on: loop)
+        let loop = loop
+        let webURL = web.flatMap { Self.startDashboard($0, log: log, loop: loop, hook: wakeHook) }
         let http = HTTPClient(loop: loop, maxConnections: settings.maxConcurrentJobs)
         // Decoded outputs waiting for the disk past the budget pause reading provider answers.
         let outputBudget = OutputBackPressure(loop: loop) { [http, log] paused in
@@ -37,12 +41,13 @@ final class Worker {
         let record = WorkerRecord(
             id: identity, host: WorkerIdentity.host, pid: getpid(), version: ReactorWorkerVersion.text,
             maxConcurrentJobs: settings.maxConcurrentJobs, leaseSeconds: settings.leaseSeconds,
-            providerCaps: settings.providerCaps)
+            providerCaps: settings.providerCaps, webURL: webURL)
         scheduler = Scheduler(
             loop: loop, store: store, registry: HandlerCatalog.registry(throttle: throttle),
             gate: ConcurrencyGate(capacity: settings.maxConcurrentJobs, caps: caps), settings: settings, log: log,
             http: http, outputBudget: outputBudget, throttle: throttle, worker: record)
         scheduler.drainWhenIdle = drain
+        wakeHook.value.action = { [unowned scheduler] in scheduler.changeHint() }
         do {
             if let metricsSettings = try Configuration(values: settings.values).metricsSettings() {
                 metrics = MetricsReporter(
@@ -110,10 +115,37 @@ final class Worker {
         }
     }
 
+    /// Starts the dashboard on its own threads; its writes wake the loop through `hook`
+    /// (filled in once the scheduler exists). A dashboard that cannot bind (another worker's on
+    /// this machine has the port) is logged and skipped: the jobs run either way.
+    private static func startDashboard(
+        _ web: WebSettings, log: WorkerLog, loop: EventLoop, hook: LoopBound<WakeHook>
+    )
+        -> String?
+    {
+        let server = WebServer(settings: web, log: log) { loop.execute { hook.value.action() } }
+        do {
+            let url = try server.start()
+            log.info("Dashboard on \(url) (WEB_ADDRESS=\(web.address))")
+            return url
+        } catch {
+            log.warning(
+                "Dashboard not started: \(error); jobs run as usual (set WEB_ADDRESS to a free HOST:PORT, or --no-web)")
+            return nil
+        }
+    }
+
     private func stopRequested(_ number: Int32) {
         stopRequests += 1
         let name = number == SIGINT ? "SIGINT" : "SIGTERM"
         log.info("\(name) received")
         scheduler.shutdown(immediately: stopRequests > 1)
     }
+}
+
+/// What a dashboard write runs on the loop: the scheduler's change hint. Made before the
+/// scheduler (whose worker record carries the dashboard's URL) and filled in right after, on the
+/// thread that then runs the loop; `LoopBound` checks that only the loop touches it after.
+final class WakeHook {
+    var action: () -> Void = {}
 }

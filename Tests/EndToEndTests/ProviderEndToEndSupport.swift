@@ -46,19 +46,23 @@ class ProviderEndToEndCase: XCTestCase {
         return worker
     }
 
+    /// Starts a worker; each one's output goes to its own files (`worker`, `worker-2`, …).
     func startWorker(_ arguments: [String], environment: [String: String]) throws -> WorkerProcess {
-        let worker = try WorkerProcess(workspace: workspace, arguments: arguments, environment: environment)
+        let name = workers.isEmpty ? "worker" : "worker-\(workers.count + 1)"
+        let worker = try WorkerProcess(workspace: workspace, arguments: arguments, environment: environment, name: name)
         workers.append(worker)
         return worker
     }
 
-    /// Adds `count` jobs through `reactor-worker enqueue` and returns their ids.
+    /// Adds `count` jobs through `reactor-worker enqueue` and returns their ids. `checked: false`
+    /// inserts params the command would refuse, to see how the worker fails them.
     @discardableResult
-    func enqueue(_ type: String, _ params: [String: Any], count: Int = 1) throws -> [Int64] {
+    func enqueue(_ type: String, _ params: [String: Any], count: Int = 1, checked: Bool = true) throws -> [Int64] {
         let text = String(
             decoding: try JSONSerialization.data(withJSONObject: params, options: [.sortedKeys]), as: UTF8.self)
         let result = try WorkerProcess.runCommand(
-            ["enqueue", type, "--params", text, "--count", "\(count)"], workspace: workspace)
+            ["enqueue", type, "--params", text, "--count", "\(count)"] + (checked ? [] : ["--no-check"]),
+            workspace: workspace)
         XCTAssertEqual(result.status, 0, result.stderr)
         return result.stdout.split(separator: "\n").compactMap { Int64($0) }
     }

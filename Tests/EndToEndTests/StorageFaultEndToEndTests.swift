@@ -87,7 +87,9 @@ final class StorageFaultEndToEndTests: XCTestCase {
 
     func testAReadOnlyDatabaseStopsTheWorkerWithOneClearLine() throws {
         let worker = try XCTUnwrap(Products.path("reactor-worker"))
-        let prepare = "\"\(worker)\" enqueue image_generation --params '{}' >/dev/null && mount -o remount,ro \"$1\""
+        let params = #"'{"provider":"openai","prompt":"x"}'"#
+        let prepare =
+            "\"\(worker)\" enqueue image_generation --params \(params) >/dev/null && mount -o remount,ro \"$1\""
         let child = try startIsolatedWorker(size: "4m", prepare: prepare, environment: [:])
         let status = child.waitForExit(timeout: 30)
         XCTAssertNotNil(status)

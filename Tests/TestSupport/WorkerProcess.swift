@@ -6,7 +6,9 @@ public final class WorkerProcess {
     public let workspace: Workspace
 
     /// Starts `reactor-worker <arguments>` (default `run`) with only the given environment
-    /// (plus PATH and HOME), so the developer's own keys never leak into a test.
+    /// (plus PATH and HOME), so the developer's own keys never leak into a test. The dashboard
+    /// is off unless `environment` sets WEB_ADDRESS: tests run side by side, and would all
+    /// reach for port 5001.
     public init(
         workspace: Workspace, arguments: [String] = ["run"], environment: [String: String] = [:],
         name: String = "worker"
@@ -16,7 +18,7 @@ public final class WorkerProcess {
         }
         var env = [
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": workspace.directory,
-            "JOBS_DB": workspace.databasePath, "OUTPUT_DIR": workspace.outputDirectory,
+            "JOBS_DB": workspace.databasePath, "OUTPUT_DIR": workspace.outputDirectory, "WEB_ADDRESS": "off",
         ]
         for (key, value) in environment { env[key] = value }
         self.workspace = workspace

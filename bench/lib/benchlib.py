@@ -133,6 +133,8 @@ def worker_environment(directory, mock, capacity, extra=None):
     environment.update({
         "JOBS_DB": os.path.join(directory, "jobs.db"), "OUTPUT_DIR": os.path.join(directory, "outputs"),
         "MAX_CONCURRENT_JOBS": str(capacity), "LOG_LEVEL": "info",
+        # The dashboard is measured by bench/web.py; elsewhere it stays off (and off port 5001).
+        "WEB_ADDRESS": "off",
     })
     environment.update(extra or {})
     return environment

@@ -51,7 +51,12 @@ public struct PipelineView {
     private let columnNames: [String]
 
     public init(path: String) throws {
-        connection = try OperationsDatabase.open(path: path, readOnly: true)
+        try self.init(connection: OperationsDatabase.open(path: path, readOnly: true))
+    }
+
+    /// On a connection the caller owns and keeps on one thread (the dashboard's readers).
+    public init(connection: any SQLConnection) throws {
+        self.connection = connection
         columnNames = try connection.query(connection.dialect.columnNames("jobs")).compactMap { $0["name"]?.string }
     }
 

@@ -35,6 +35,9 @@ enum PostgresSchema {
             CREATE INDEX IF NOT EXISTS jobs_pg_held ON jobs (gate_key) WHERE status IN \(StoreSQL.held);
             CREATE INDEX IF NOT EXISTS jobs_pg_status_type ON jobs (status, job_type);
             CREATE INDEX IF NOT EXISTS jobs_pg_finished ON jobs (finished_at) WHERE finished_at IS NOT NULL;
+            CREATE INDEX IF NOT EXISTS jobs_pg_status_id ON jobs (status, id);
+            CREATE INDEX IF NOT EXISTS jobs_pg_provider_id ON jobs (gate_key, id);
+            CREATE INDEX IF NOT EXISTS jobs_pg_updated ON jobs (updated_at);
             CREATE INDEX IF NOT EXISTS jobs_pg_pipeline ON jobs (pipeline_id, step) WHERE pipeline_id IS NOT NULL;
             CREATE TABLE IF NOT EXISTS pipelines (
                 id BIGSERIAL PRIMARY KEY, name TEXT NOT NULL DEFAULT '', document TEXT NOT NULL,

@@ -23,6 +23,15 @@ public enum SQLDialect: Sendable, Equatable {
         }
     }
 
+    /// An ISO timestamp (a column or parameter) moved by `seconds`, as the same text.
+    public func shifted(_ time: String, seconds: Int) -> String {
+        switch self {
+        case .sqlite: "strftime('%Y-%m-%dT%H:%M:%fZ', \(time), '\(seconds) seconds')"
+        case .postgres:
+            #"to_char(((\#(time))::timestamptz + interval '\#(seconds) seconds') AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"#
+        }
+    }
+
     /// Unix seconds of an ISO timestamp column (or expression).
     public func unixSeconds(_ column: String) -> String {
         switch self {
