@@ -32,11 +32,17 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"]), .brew(["sqlite"])]
         ),
+        // The PostgreSQL client library; libpq.pc adds Debian's /usr/include/postgresql.
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
         // glibc's posix_spawn extensions (chdir, closefrom) that Swift's Glibc module hides.
         .systemLibrary(name: "CSpawn"),
         .target(
             name: "Reactor",
-            dependencies: ["CLibEv", "CCurl", "CSQLite", "CSpawn"]
+            dependencies: ["CLibEv", "CCurl", "CSQLite", "CSpawn", "CLibPQ"]
         ),
         // JSON values, the parser and the writer, shared by the worker and the mock providers.
         .target(name: "JSON"),
