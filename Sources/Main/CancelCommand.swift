@@ -34,7 +34,7 @@ struct CancelCommand: ParsableCommand {
 
     func run() throws {
         let ids = try parseJobIDs(ids)
-        let control = runOperation { try JobControl(path: database.path) }
+        let control = runOperation { try JobControl(store: database.store) }
         if let pipeline {
             let outcomes = runOperation { try control.cancel(pipeline: pipeline) }
             var cancelled = 0
@@ -62,7 +62,7 @@ struct CancelCommand: ParsableCommand {
             case .refused(let status, let reason):
                 print("job \(id): not cancelled: \(reason) (status \(status))")
             case .notFound:
-                print("job \(id): not cancelled: there is no such job in \(database.path)")
+                print("job \(id): not cancelled: there is no such job in \(database.store)")
             case .requeued:
                 break
             }

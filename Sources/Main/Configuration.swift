@@ -1,5 +1,6 @@
 import Foundation
 import Jobs
+import Reactor
 
 /// A setting that makes no sense; printed as one line naming the setting, and the worker
 /// does not start.
@@ -60,7 +61,7 @@ struct Configuration {
     /// The worker's settings, validated. `OUTPUT_DIR` is created if missing and must be writable.
     func workerSettings(flags: RunFlags) throws -> WorkerSettings {
         var settings = WorkerSettings()
-        settings.databasePath = string("JOBS_DB", flag: flags.database) ?? "./jobs.db"
+        settings.store = store(flag: flags.database)
         settings.outputDirectory =
             URL(fileURLWithPath: string("OUTPUT_DIR", flag: flags.outputDirectory) ?? "./outputs").standardizedFileURL
             .path
@@ -98,10 +99,19 @@ struct Configuration {
         settings.budgets = try budgets()
         settings.values = values
         try Self.checkWritableDirectory(settings.outputDirectory, setting: "OUTPUT_DIR")
-        let databaseDirectory = (settings.databasePath as NSString).deletingLastPathComponent
-        try Self.checkWritableDirectory(
-            databaseDirectory.isEmpty ? "." : databaseDirectory, setting: "JOBS_DB", create: false)
+        if case .sqlite(let path) = settings.store {
+            let databaseDirectory = (path as NSString).deletingLastPathComponent
+            try Self.checkWritableDirectory(
+                databaseDirectory.isEmpty ? "." : databaseDirectory, setting: "JOBS_DB", create: false)
+        }
         return settings
+    }
+
+    /// Where the jobs live: `--db` (a path or a postgres:// URL), else `JOBS_DATABASE_URL`, else
+    /// `JOBS_DB`, else `./jobs.db`.
+    func store(flag: String? = nil) -> JobStoreLocation {
+        if let flag, !flag.isEmpty { return JobStoreLocation.from(databaseURL: nil, jobsDB: flag) }
+        return JobStoreLocation.from(databaseURL: string("JOBS_DATABASE_URL"), jobsDB: string("JOBS_DB"))
     }
 
     /// The shipped price table, or `PRICES_FILE` in its place.

@@ -60,13 +60,13 @@ struct EnqueueCommand: ParsableCommand {
     }
 
     func run() throws {
-        let path = Configuration().string("JOBS_DB", flag: database) ?? "./jobs.db"
+        let store = Configuration().store(flag: database)
         do {
-            let ids = try JobEnqueuer(path: path).enqueue(
+            let ids = try JobEnqueuer(store: store).enqueue(
                 type: type, params: params, count: count, priority: priority, maxAttempts: maxAttempts)
             print(ids.map(String.init).joined(separator: "\n"))
         } catch {
-            exitWithError("cannot add jobs to \(path): \(error)", code: 1)
+            exitWithError("cannot add jobs to \(store): \(error)", code: 1)
         }
     }
 }

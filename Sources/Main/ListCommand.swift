@@ -47,7 +47,7 @@ struct ListCommand: ParsableCommand {
         let filter = JobListing.Filter(
             statuses: try StatusFilter.parse(statuses), types: try Self.parseTypes(types), limit: limit)
         let (jobs, total) = runOperation {
-            let listing = try JobListing(path: database.path)
+            let listing = try JobListing(store: database.store)
             return (try listing.list(filter), try listing.count(filter))
         }
         if json {

@@ -39,7 +39,7 @@ struct PruneCommand: ParsableCommand {
         let seconds = try DurationText.parse(olderThan)
         let outputs = Configuration().string("OUTPUT_DIR", flag: outputDirectory) ?? "./outputs"
         let entries = runOperation {
-            try JobPruner(path: database.path, outputDirectory: outputs).prune(olderThan: seconds, dryRun: dryRun)
+            try JobPruner(store: database.store, outputDirectory: outputs).prune(olderThan: seconds, dryRun: dryRun)
         }
         let verb = dryRun ? "would delete" : "deleted"
         var folders = 0

@@ -28,7 +28,7 @@ struct RetryCommand: ParsableCommand {
 
     func run() throws {
         let ids = try parseJobIDs(ids)
-        let control = runOperation { try JobControl(path: database.path) }
+        let control = runOperation { try JobControl(store: database.store) }
         var allDone = true
         for id in ids {
             let outcome = runOperation { try control.retry(id: id) }
@@ -39,7 +39,7 @@ struct RetryCommand: ParsableCommand {
             case .refused(let status, let reason):
                 print("job \(id): not retried: \(reason) (status \(status))")
             case .notFound:
-                print("job \(id): not retried: there is no such job in \(database.path)")
+                print("job \(id): not retried: there is no such job in \(database.store)")
             case .cancelled, .cancelRequested:
                 break
             }

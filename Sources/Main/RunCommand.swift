@@ -54,7 +54,7 @@ struct RunCommand: ParsableCommand {
             settings = try configuration.workerSettings(flags: flags)
             log = try Self.makeLog(configuration)
             webSettings = try configuration.webSettings(
-                web, databasePath: settings.databasePath, outputDirectory: settings.outputDirectory)
+                web, store: settings.store, outputDirectory: settings.outputDirectory)
         } catch {
             exitWithError("\(error)")
         }
@@ -64,15 +64,19 @@ struct RunCommand: ParsableCommand {
             worker = try Worker(settings: settings, log: log, drain: drain, web: webSettings)
         } catch {
             log.flush()  // what the worker logged before it gave up, ahead of the error
-            exitWithError(Self.describeDatabaseError(error, path: settings.databasePath), code: 1)
+            exitWithError(Self.describeDatabaseError(error, store: settings.store), code: 1)
         }
         worker.run()
         log.flush()  // lines are written by the log's own queue; exit would drop the last ones
         Foundation.exit(0)
     }
 
-    /// One line saying what is wrong with JOBS_DB and what to check.
-    static func describeDatabaseError(_ error: any Error, path: String) -> String {
+    /// One line saying what is wrong with the job store and what to check.
+    static func describeDatabaseError(_ error: any Error, store: JobStoreLocation) -> String {
+        guard case .sqlite(let path) = store else {
+            // PGError's words already name the server (never its password) and what failed.
+            return "JOBS_DATABASE_URL \(store): \(error)"
+        }
         guard let error = error as? SQLiteError else { return "JOBS_DB \(path): \(error)" }
         switch error.code {
         case 8:  // SQLITE_READONLY

@@ -27,8 +27,8 @@ struct ShowCommand: ParsableCommand {
 
     func run() throws {
         let id = try parseJobIDs([id])[0]
-        let job = runOperation { try JobListing(path: database.path).job(id: id) }
-        guard let job else { exitWithError("there is no job \(id) in \(database.path)", code: 1) }
+        let job = runOperation { try JobListing(store: database.store).job(id: id) }
+        guard let job else { exitWithError("there is no job \(id) in \(database.store)", code: 1) }
         if json {
             printJSON(job.json)
         } else {

@@ -33,11 +33,11 @@ struct StatsCommand: ParsableCommand {
         } catch {
             exitWithError("\(error)", code: 2)
         }
-        let stats = runOperation { try QueueStatistics.read(path: database.path, budgets: budgets) }
+        let stats = runOperation { try QueueStatistics.read(store: database.store, budgets: budgets) }
         if json {
             printJSON(stats.json)
         } else {
-            print(Self.render(stats, path: database.path))
+            print(Self.render(stats, path: database.store.description))
         }
     }
 

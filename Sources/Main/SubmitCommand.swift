@@ -44,11 +44,11 @@ struct SubmitCommand: ParsableCommand {
         }
         let submitted: PipelineSubmission.Submitted
         do {
-            submitted = try PipelineSubmission(path: database.path).submit(document, text: text)
+            submitted = try PipelineSubmission(store: database.store).submit(document, text: text)
         } catch let error as PipelineError {
             exitWithError("the pipeline was not submitted: \(error.message)", code: 1)
         } catch {
-            exitWithError("cannot submit to \(database.path): \(error)", code: 1)
+            exitWithError("cannot submit to \(database.store.description): \(error)", code: 1)
         }
         if json {
             print(submitted.json.jsonString())
@@ -74,8 +74,8 @@ struct PipelineCommand: ParsableCommand {
         @Flag(help: "Print the pipeline as one JSON object.") var json = false
 
         func run() throws {
-            guard let pipeline = runOperation({ try PipelineView(path: database.path).pipeline(id) }) else {
-                exitWithError("there is no pipeline \(id) in \(database.path)", code: 1)
+            guard let pipeline = runOperation({ try PipelineView(store: database.store).pipeline(id) }) else {
+                exitWithError("there is no pipeline \(id) in \(database.store)", code: 1)
             }
             if json { return printJSON(pipeline.json) }
             print(PipelineCommand.render(pipeline))
@@ -90,9 +90,9 @@ struct PipelineCommand: ParsableCommand {
         @Flag(help: "Print a JSON array.") var json = false
 
         func run() throws {
-            let pipelines = runOperation { try PipelineView(path: database.path).list(limit: limit) }
+            let pipelines = runOperation { try PipelineView(store: database.store).list(limit: limit) }
             if json { return printJSON(.array(pipelines.map(\.json))) }
-            guard !pipelines.isEmpty else { return print("No pipeline in \(database.path).") }
+            guard !pipelines.isEmpty else { return print("No pipeline in \(database.store.description).") }
             var table = TextTable([
                 .init(title: "ID", alignRight: true), .init(title: "NAME"), .init(title: "STATUS"),
                 .init(title: "STEPS"), .init(title: "CREATED"),

@@ -43,8 +43,8 @@ struct WatchCommand: ParsableCommand {
         let capacity = runOperation {
             try Configuration().integer("MAX_CONCURRENT_JOBS", flag: maxConcurrentJobs, default: 3, minimum: 1)
         }
-        let reader = runOperation { try QueueOverview.Reader(path: database.path) }
-        let screen = WatchScreen(capacity: capacity, databasePath: database.path)
+        let reader = runOperation { try QueueOverview.Reader(store: database.store) }
+        let screen = WatchScreen(capacity: capacity, databasePath: database.store.description)
         if Terminal.isTerminal(STDOUT_FILENO) && !once {
             runScreen(reader, screen, interval: interval ?? 0.5)
         } else {
@@ -68,7 +68,10 @@ struct WatchCommand: ParsableCommand {
                 let overview = try reader.read(now: Date().timeIntervalSince1970)
                 lines = screen.lines(overview, width: size.columns, height: size.rows, now: Date(), color: true)
             } catch {
-                lines = ["reactor-worker watch  \(database.path)", "", "cannot read the queue: \(error)", "retrying…"]
+                lines = [
+                    "reactor-worker watch  \(database.store.description)", "", "cannot read the queue: \(error)",
+                    "retrying…",
+                ]
             }
             Terminal.write(
                 ANSI.home + lines.prefix(size.rows).joined(separator: ANSI.clearToLineEnd + "\r\n")

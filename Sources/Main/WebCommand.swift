@@ -31,13 +31,13 @@ struct WebCommand: ParsableCommand {
 
     func run() throws {
         let configuration = Configuration(envFile: envFile)
-        let path = configuration.string("JOBS_DB", flag: database) ?? "./jobs.db"
+        let store = configuration.store(flag: database)
         let outputs = configuration.string("OUTPUT_DIR", flag: outputDirectory) ?? "./outputs"
         let log: WorkerLog
         let settings: WebSettings
         do {
             log = try RunCommand.makeLog(configuration)
-            guard let chosen = try configuration.webSettings(web, databasePath: path, outputDirectory: outputs) else {
+            guard let chosen = try configuration.webSettings(web, store: store, outputDirectory: outputs) else {
                 exitWithError("the dashboard is turned off (--no-web or WEB_ADDRESS=off); nothing to serve")
             }
             settings = chosen
@@ -52,7 +52,7 @@ struct WebCommand: ParsableCommand {
             log.flush()
             exitWithError("\(error)", code: 1)
         }
-        log.info("Dashboard on \(url) for JOBS_DB=\(path), OUTPUT_DIR=\(settings.outputDirectory)")
+        log.info("Dashboard on \(url) for JOBS_DB=\(store), OUTPUT_DIR=\(settings.outputDirectory)")
         let stop = DispatchSemaphore(value: 0)
         var sources: [any DispatchSourceSignal] = []
         for number in [SIGTERM, SIGINT] {

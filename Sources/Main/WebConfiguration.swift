@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import Jobs
+import Reactor
 import Web
 
 /// `--web HOST:PORT` and `--no-web`, shared by `run` and `web`.
@@ -17,7 +19,7 @@ extension Configuration {
     /// The dashboard's settings from the flags and `WEB_*` variables, or nil when it is off.
     /// A dashboard that would be open to the network without `WEB_TOKEN` is refused here, so the
     /// worker does not start with it.
-    func webSettings(_ options: WebOptions, databasePath: String, outputDirectory: String) throws -> WebSettings? {
+    func webSettings(_ options: WebOptions, store: JobStoreLocation, outputDirectory: String) throws -> WebSettings? {
         if options.off { return nil }
         let text = string("WEB_ADDRESS", flag: options.address) ?? WebAddress.standard.description
         if ["off", "none", "false", "no", "0"].contains(text.lowercased()) { return nil }
@@ -25,7 +27,7 @@ extension Configuration {
             throw ConfigurationError(
                 message: "WEB_ADDRESS must be HOST:PORT such as 127.0.0.1:5001 (or off), got '\(text)'")
         }
-        var settings = WebSettings(address: address, databasePath: databasePath, outputDirectory: outputDirectory)
+        var settings = WebSettings(address: address, store: store, outputDirectory: outputDirectory)
         settings.token = string("WEB_TOKEN")
         settings.readOnly = try flag("WEB_READ_ONLY")
         settings.maxUploadBytes = try integer("WEB_MAX_UPLOAD_MB", default: 200, minimum: 1) << 20

@@ -14,6 +14,8 @@ final class Worker {
     private var stopRequests = 0
     /// Wakes the scheduler when another program writes jobs.db (or its WAL).
     private var changeWatcher: FileChangeWatcher?
+    /// The PostgreSQL store, whose notifications wake the scheduler instead of inotify.
+    private var postgres: PostgresJobStore?
     /// Writes METRICS_DIR/reactor_worker.prom while the worker runs (when METRICS_DIR is set).
     private var metrics: MetricsReporter?
 
@@ -21,9 +23,21 @@ final class Worker {
         self.settings = settings
         self.log = log
         let identity = WorkerIdentity.current()
-        let store = try SQLiteJobStore(
-            path: settings.databasePath, loop: loop, log: log, owner: identity, leaseSeconds: settings.leaseSeconds,
-            maxInterruptions: settings.maxInterruptions)
+        let store: any JobStore
+        switch settings.store {
+        case .sqlite(let path):
+            store = try SQLiteJobStore(
+                path: path, loop: loop, log: log, owner: identity, leaseSeconds: settings.leaseSeconds,
+                maxInterruptions: settings.maxInterruptions)
+        case .postgres(let url):
+            // Caps count across every worker on the database there (media's stays per worker: it
+            // is this machine's pool).
+            let networked = try PostgresJobStore(
+                url: url, loop: loop, log: log, owner: identity, leaseSeconds: settings.leaseSeconds,
+                maxInterruptions: settings.maxInterruptions, globalCaps: settings.providerCaps)
+            postgres = networked
+            store = networked
+        }
         let wakeHook = LoopBound(WakeHook(), on: loop)
         let loop = loop
         let webURL = web.flatMap { Self.startDashboard($0, log: log, loop: loop, hook: wakeHook) }
@@ -51,7 +65,7 @@ final class Worker {
         do {
             if let metricsSettings = try Configuration(values: settings.values).metricsSettings() {
                 metrics = MetricsReporter(
-                    loop: loop, scheduler: scheduler, databasePath: settings.databasePath,
+                    loop: loop, scheduler: scheduler, store: settings.store,
                     directory: metricsSettings.directory, interval: metricsSettings.interval, log: log,
                     budgets: settings.budgets)
             }
@@ -77,7 +91,7 @@ final class Worker {
         hangup.start()
         signals.append(hangup)
         log.info(
-            "reactor-worker started: MAX_CONCURRENT_JOBS=\(settings.maxConcurrentJobs), MEDIA_POOL_SIZE=\(settings.mediaPoolSize), JOBS_DB=\(settings.databasePath), OUTPUT_DIR=\(settings.outputDirectory), pid \(getpid())"
+            "reactor-worker started: MAX_CONCURRENT_JOBS=\(settings.maxConcurrentJobs), MEDIA_POOL_SIZE=\(settings.mediaPoolSize), JOBS_DB=\(settings.store), OUTPUT_DIR=\(settings.outputDirectory), pid \(getpid())"
         )
         logSpendSettings()
         watchDatabaseFiles()
@@ -104,8 +118,14 @@ final class Worker {
     /// Change hints: inotify on jobs.db and its WAL, so a row another program inserts is claimed
     /// within milliseconds rather than at the next fallback poll.
     private func watchDatabaseFiles() {
-        let directory = (settings.databasePath as NSString).deletingLastPathComponent
-        let name = (settings.databasePath as NSString).lastPathComponent
+        if let postgres {
+            postgres.onChange = { [scheduler] in scheduler.databaseChanged() }
+            postgres.start()
+            return
+        }
+        guard case .sqlite(let path) = settings.store else { return }
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
         changeWatcher = FileChangeWatcher(
             loop: loop, directory: directory.isEmpty ? "." : directory, names: [name, name + "-wal"]
         ) { [scheduler] in scheduler.databaseChanged() }

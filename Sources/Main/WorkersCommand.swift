@@ -27,12 +27,12 @@ struct WorkersCommand: ParsableCommand {
 
     func run() throws {
         let workers = runOperation {
-            try WorkerRow.readAll(OperationsDatabase.open(path: database.path, readOnly: true))
+            try WorkerRow.readAll(OperationsDatabase.open(database.store, readOnly: true))
         }
         if json {
             printJSON(.array(workers.map(\.json)))
         } else {
-            print(Self.render(workers, path: database.path))
+            print(Self.render(workers, path: database.store.description))
         }
     }
 

@@ -23,8 +23,8 @@ final class EventHub: Sendable {
         var lastStats: Double = 0
         var statsVersion: Int64 = -2
 
-        init(path: String) throws {
-            connection = try OperationsDatabase.open(path: path, readOnly: true)
+        init(store: JobStoreLocation) throws {
+            connection = try OperationsDatabase.open(store, readOnly: true)
             feed = try JobChangeFeed(connection: connection)
         }
     }
@@ -46,10 +46,10 @@ final class EventHub: Sendable {
     private let presenter: JobJSON
     private let budgets: DailyBudgets
 
-    init(path: String, presenter: JobJSON, budgets: DailyBudgets) {
+    init(store: JobStoreLocation, presenter: JobJSON, budgets: DailyBudgets) {
         self.presenter = presenter
         self.budgets = budgets
-        poller = DatabaseThreads(count: 1, name: "web-events", lowPriority: true) { try Poller(path: path) }
+        poller = DatabaseThreads(count: 1, name: "web-events", lowPriority: true) { try Poller(store: store) }
     }
 
     /// A new listener's stream, or nil when too many are open. The stream ends when the
@@ -117,9 +117,11 @@ final class EventHub: Sendable {
 
     /// One tick on the poller's thread: the changed jobs (when anything committed) and, when
     /// due, the stats, each already an SSE frame.
-    private static func read(_ poller: Poller, presenter: JobJSON, budgets: DailyBudgets, stats wanted: Bool) throws -> (
-        jobs: ByteBuffer?, stats: ByteBuffer?
-    ) {
+    private static func read(_ poller: Poller, presenter: JobJSON, budgets: DailyBudgets, stats wanted: Bool) throws
+        -> (
+            jobs: ByteBuffer?, stats: ByteBuffer?
+        )
+    {
         let now = Date().timeIntervalSince1970
         let version = try poller.feed.dataVersion()
         var jobs: ByteBuffer?

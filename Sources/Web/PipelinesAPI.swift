@@ -57,7 +57,9 @@ struct PipelinesAPI: Sendable {
         }
         let presenter = presenter
         let answer = try await database.read { reader in
-            try PipelineView(connection: reader.connection).list(limit: limit).map { Self.json($0, presenter: presenter) }
+            try PipelineView(connection: reader.connection).list(limit: limit).map {
+                Self.json($0, presenter: presenter)
+            }
         }
         return JSONReply.response(["pipelines": .array(answer)])
     }
@@ -72,7 +74,8 @@ struct PipelinesAPI: Sendable {
             return .object(object)
         }
         return [
-            "id": .number(Double(pipeline.id)), "name": .string(pipeline.name), "created_at": .string(pipeline.createdAt),
+            "id": .number(Double(pipeline.id)), "name": .string(pipeline.name),
+            "created_at": .string(pipeline.createdAt),
             "status": .string(pipeline.status), "steps": .array(steps),
         ]
     }

@@ -12,24 +12,24 @@ final class WebDatabase: Sendable {
         let connection: any SQLConnection
         let search: JobSearch
 
-        init(path: String) throws {
-            connection = try OperationsDatabase.open(path: path, readOnly: true)
+        init(store: JobStoreLocation) throws {
+            connection = try OperationsDatabase.open(store, readOnly: true)
             search = try JobSearch(connection: connection)
         }
     }
 
-    let path: String
+    let store: JobStoreLocation
     private let readers: DatabaseThreads<Reader>
     private let writer: DatabaseThreads<JobControl>
     private let wake: @Sendable () -> Void
 
     /// `wake` tells the worker something changed (in `run`: the loop's change hint; in `web`
     /// alone: nothing, the worker elsewhere sees the database file change).
-    init(path: String, wake: @escaping @Sendable () -> Void) {
-        self.path = path
+    init(store: JobStoreLocation, wake: @escaping @Sendable () -> Void) {
+        self.store = store
         self.wake = wake
-        readers = DatabaseThreads(count: 2, name: "web-read", lowPriority: true) { try Reader(path: path) }
-        writer = DatabaseThreads(count: 1, name: "web-write", lowPriority: false) { try JobControl(path: path) }
+        readers = DatabaseThreads(count: 2, name: "web-read", lowPriority: true) { try Reader(store: store) }
+        writer = DatabaseThreads(count: 1, name: "web-write", lowPriority: false) { try JobControl(store: store) }
     }
 
     /// Opens the writing connection now, which migrates the schema (the dashboard's indexes
@@ -45,9 +45,9 @@ final class WebDatabase: Sendable {
 
     /// Inserts `jobs` in one transaction and wakes the worker.
     func enqueue(_ jobs: [JobEnqueuer.NewJob]) async throws -> [Int64] {
-        let path = path
+        let store = store
         let ids = try await Self.translated {
-            try await self.writer.run { _ in try JobEnqueuer(path: path).enqueue(jobs) }
+            try await self.writer.run { _ in try JobEnqueuer(store: store).enqueue(jobs) }
         }
         wake()
         return ids
@@ -55,9 +55,9 @@ final class WebDatabase: Sendable {
 
     /// Submits a pipeline in one transaction (`PipelineSubmission`) and wakes the worker.
     func submit(_ document: PipelineDocument, text: String) async throws -> PipelineSubmission.Submitted {
-        let path = path
+        let store = store
         let submitted = try await Self.translated {
-            try await self.writer.run { _ in try PipelineSubmission(path: path).submit(document, text: text) }
+            try await self.writer.run { _ in try PipelineSubmission(store: store).submit(document, text: text) }
         }
         wake()
         return submitted
@@ -78,7 +78,8 @@ final class WebDatabase: Sendable {
             throw APIError(.serviceUnavailable, error.message)
         } catch let error as any SQLFailure where error.passesOnRetry {
             throw APIError(
-                .serviceUnavailable, "the job store is busy or out of reach (\(error.explanation)); try again in a moment")
+                .serviceUnavailable,
+                "the job store is busy or out of reach (\(error.explanation)); try again in a moment")
         }
     }
 }

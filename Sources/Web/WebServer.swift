@@ -61,8 +61,8 @@ public final class WebServer: Sendable {
     private func makeApplication(boundPort: BoundPort) -> WebApplication {
         let redaction = Redaction(secrets: settings.secrets)
         let presenter = JobJSON(redaction: redaction, outputDirectory: settings.outputDirectory)
-        let database = WebDatabase(path: settings.databasePath, wake: wake)
-        let hub = EventHub(path: settings.databasePath, presenter: presenter, budgets: settings.budgets)
+        let database = WebDatabase(store: settings.store, wake: wake)
+        let hub = EventHub(store: settings.store, presenter: presenter, budgets: settings.budgets)
         let token = settings.token.flatMap { $0.isEmpty ? nil : AccessToken($0) }
         let csrf = AccessToken.random()
         let pages = Pages(settings: [

@@ -1,12 +1,13 @@
 import Foundation
 import Jobs
+import Reactor
 
 /// What the dashboard serves and how it guards it. Built by `Sources/Main` from flags and the
 /// environment (`WEB_ADDRESS`, `WEB_TOKEN`, `WEB_READ_ONLY`, `WEB_MAX_UPLOAD_MB`); the web
 /// module itself never reads the environment.
 public struct WebSettings: Sendable {
     public var address: WebAddress
-    public var databasePath: String
+    public var store: JobStoreLocation
     /// Absolute, standardized: `/files/` serves only what lies beneath it.
     public var outputDirectory: String
     /// When set, every request must carry it (cookie from the login form, or `Authorization: Bearer`).
@@ -23,9 +24,9 @@ public struct WebSettings: Sendable {
     /// The daily budgets, for the spend card's "left today" (the worker's own settings).
     public var budgets = DailyBudgets()
 
-    public init(address: WebAddress, databasePath: String, outputDirectory: String) {
+    public init(address: WebAddress, store: JobStoreLocation, outputDirectory: String) {
         self.address = address
-        self.databasePath = databasePath
+        self.store = store
         self.outputDirectory = URL(fileURLWithPath: outputDirectory).standardizedFileURL.path
     }
 

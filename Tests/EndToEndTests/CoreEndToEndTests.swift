@@ -102,7 +102,10 @@ final class CoreEndToEndTests: XCTestCase {
         var reachedThree = false
         while worker.child.isRunning {
             let row = workspace.rows(
-                "SELECT sum(status = 'processing') AS running, sum(status IN ('queued','processing')) AS remaining FROM jobs"
+                """
+                SELECT count(*) FILTER (WHERE status = 'processing') AS running,
+                    count(*) FILTER (WHERE status IN ('queued','processing')) AS remaining FROM jobs
+                """
             ).first
             let running = Int(row?["running"]?.int ?? 0)
             let remaining = Int(row?["remaining"]?.int ?? 0)
@@ -142,15 +145,15 @@ final class CoreEndToEndTests: XCTestCase {
         let worker = try startWorker(environment: environment)
         XCTAssertTrue(Wait.until(timeout: 30) { self.workspace.count(where: "status = 'completed'") == 1 }, worker.log)
 
-        // One row from another process (the sqlite3 shell), then 20 committed one by one within
+        // One row from another process (the sqlite3 or psql shell), then 20 committed one by one within
         // a second: ev_stat's whole-second mtimes would miss all but the first of those.
-        try runSQLite("INSERT INTO jobs (job_type, params) VALUES ('image_generation', '\(Self.fox)');")
+        try runAsAnotherProgram("INSERT INTO jobs (job_type, params) VALUES ('image_generation', '\(Self.fox)');")
         XCTAssertTrue(
             Wait.until(timeout: 10) { self.workspace.count(where: "status = 'completed'") == 2 },
             "single insert not picked up")
         let twenty = String(
             repeating: "INSERT INTO jobs (job_type, params) VALUES ('image_generation', '\(Self.fox)');\n", count: 20)
-        try runSQLite(twenty)
+        try runAsAnotherProgram(twenty)
         XCTAssertTrue(
             Wait.until(timeout: 10) { self.workspace.count(where: "status = 'completed'") == 22 },
             "rows committed one by one were not all started well before the 60 s poll")
@@ -255,11 +258,9 @@ final class CoreEndToEndTests: XCTestCase {
         XCTAssertTrue(rejected.stderr.contains("params is not valid JSON"), rejected.stderr)
     }
 
-    private func runSQLite(_ sql: String) throws {
-        let child = try ChildProcess(
-            executable: "/usr/bin/sqlite3", arguments: ["-cmd", ".timeout 10000", workspace.databasePath, sql],
-            outputPrefix: workspace.directory + "/sqlite3")
-        XCTAssertEqual(child.waitForExit(timeout: 30), 0, child.stderr)
+    private func runAsAnotherProgram(_ sql: String) throws {
+        let answer = try workspace.runClient(sql)
+        XCTAssertEqual(answer.status, 0, answer.stderr)
     }
 }
 

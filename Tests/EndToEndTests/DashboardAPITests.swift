@@ -21,13 +21,10 @@ final class DashboardAPITests: DashboardEndToEndCase {
     /// Inserts a row as another program would, with the given columns; returns its id.
     @discardableResult
     private func insert(_ type: String, _ params: String, _ columns: [String: SQLiteValue] = [:]) throws -> Int64 {
-        let connection = try workspace.connection()
-        let names = ["job_type", "params"] + columns.keys.sorted()
-        let values: [SQLiteValue] = [.text(type), .text(params)] + columns.keys.sorted().map { columns[$0]! }
-        try connection.run(
-            "INSERT INTO jobs (\(names.joined(separator: ", "))) VALUES (\(names.map { _ in "?" }.joined(separator: ", ")))",
-            values)
-        return connection.lastInsertRowID
+        var all = columns
+        all["job_type"] = .text(type)
+        all["params"] = .text(params)
+        return try workspace.insert(all)
     }
 
     private func post(_ path: String, _ body: Any) throws -> RawHTTP.Reply {

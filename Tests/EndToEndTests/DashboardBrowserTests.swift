@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Reactor
 import TestSupport
 import XCTest
@@ -41,13 +42,9 @@ final class DashboardBrowserTests: DashboardEndToEndCase {
 
     /// The ids of the rows the guide's query finds running, asked the way the guide asks: `sqlite3`.
     private func runningBySQLite() throws -> [String] {
-        let sqlite = try ChildProcess(
-            executable: "/usr/bin/sqlite3",
-            arguments: [
-                workspace.databasePath, "SELECT id FROM jobs WHERE status IN ('processing','keying_processing')",
-            ], outputPrefix: workspace.directory + "/sqlite3-\(UUID().uuidString.prefix(6))")
-        XCTAssertEqual(sqlite.waitForExit(timeout: 30), 0, sqlite.stderr)
-        return sqlite.stdout.split(separator: "\n").map(String.init)
+        let answer = try workspace.runClient("SELECT id FROM jobs WHERE status IN ('processing','keying_processing')")
+        XCTAssertEqual(answer.status, 0, answer.stderr)
+        return answer.stdout.split(separator: "\n").map(String.init)
     }
 
     private func rowStatus(_ id: Int64) throws -> String {
@@ -76,7 +73,9 @@ final class DashboardBrowserTests: DashboardEndToEndCase {
         try browser.click(submit)
         try browser.wait("the 5 queued jobs in the table", timeout: 30) { try count("#jobs tr[data-id]") == 5 }
         let providers = Set(
-            workspace.rows("SELECT json_extract(params, '$.provider') AS p FROM jobs").compactMap { $0["p"]?.string })
+            workspace.rows("SELECT params FROM jobs").compactMap {
+                (try? JSONValue.parse($0["params"]?.string ?? ""))?["provider"]?.stringValue
+            })
         XCTAssertEqual(providers, ["openai", "leonardo", "bytedance"], "five jobs with different providers")
 
         var shownRunning = 0

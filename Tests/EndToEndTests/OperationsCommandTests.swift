@@ -65,7 +65,7 @@ final class OperationsCommandTests: XCTestCase {
         XCTAssertEqual((jobs.first?["params"] as? [String: Any])?["input"] as? String, "/tmp/in.mp4")
 
         let byType = try runReactorWorker(
-            ["list", "--type", "video_keying", "--db", workspace.databasePath], in: workspace)
+            ["list", "--type", "video_keying", "--db", workspace.storeArgument], in: workspace)
         XCTAssertNotNil(tableLine(byType.stdout, id: keying))
         XCTAssertNil(tableLine(byType.stdout, id: failed))
 
@@ -192,7 +192,7 @@ final class OperationsCommandTests: XCTestCase {
         XCTAssertTrue(dryRun.stdout.contains("would delete job \(old) "), dryRun.stdout)
         XCTAssertTrue(dryRun.stdout.contains(folder), dryRun.stdout)
         XCTAssertFalse(dryRun.stdout.contains("job \(recent) "), dryRun.stdout)
-        XCTAssertEqual(workspace.count(where: "1"), 3)
+        XCTAssertEqual(workspace.count(where: "true"), 3)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder))
 
         let prune = try runReactorWorker(["prune", "--older-than", "7d"], in: workspace, environment: environment)

@@ -40,9 +40,9 @@ final class OperationsMonitoringTests: XCTestCase {
     }
 
     func testSeedStyleSqliteQueryGrepAndPsWorkAgainstARunningWorkerAndCancelStopsARunningJob() throws {
-        let sqlite3 = "/usr/bin/sqlite3"
-        guard FileManager.default.isExecutableFile(atPath: sqlite3) else {
-            return XCTFail("sqlite3 is not installed; scripts/install-deps installs it (apt-get install -y sqlite3)")
+        let client = workspace.clientExecutable
+        guard FileManager.default.isExecutableFile(atPath: client) else {
+            return XCTFail("\(client) is not installed; scripts/install-deps installs it")
         }
         // Slow answers keep jobs in `processing` while we look.
         let mock = try MockProvidersProcess(arguments: ["--latency", "5"], workspace: workspace)
@@ -59,11 +59,10 @@ final class OperationsMonitoringTests: XCTestCase {
         var running: [String] = []
         XCTAssertTrue(
             Wait.until(timeout: 30) {
-                running = ((try? self.output(of: sqlite3, [self.workspace.databasePath, query])) ?? "")
-                    .split(separator: "\n").map(String.init)
+                running = ((try? self.workspace.runClient(query).stdout) ?? "").split(separator: "\n").map(String.init)
                 XCTAssertLessThanOrEqual(running.count, 3, "more rows running than MAX_CONCURRENT_JOBS")
                 return running.count == 3
-            }, "sqlite3 never listed 3 running jobs; last saw \(running)")
+            }, "\(client) never listed 3 running jobs; last saw \(running)")
         for line in running { XCTAssertTrue(line.hasSuffix("|image_generation|processing"), line) }
 
         let slotLines = try output(of: "/bin/grep", ["Thread-JobWorker", logFile]).split(separator: "\n")

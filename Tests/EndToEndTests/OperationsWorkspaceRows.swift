@@ -7,7 +7,7 @@ import TestSupport
 /// worker would have left them. Times are seconds before now.
 struct OperationsWorkspaceRows {
     let workspace: Workspace
-    let connection: SQLiteConnection
+    let connection: any SQLConnection
 
     /// Creates the schema by running `enqueue` once, and deletes the row it added.
     init(_ workspace: Workspace) throws {
@@ -26,19 +26,20 @@ struct OperationsWorkspaceRows {
         result: String? = nil, progress: Double = 0, attempts: Int = 0, createdAgo: Double = 60,
         startedAgo: Double? = nil, finishedAgo: Double? = nil
     ) throws -> Int64 {
-        try connection.run(
+        return try connection.query(
             """
             INSERT INTO jobs (job_type, status, params, error, result, progress, attempts, created_at, updated_at,
                 started_at, finished_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
             """,
             [
                 .text(type), .text(status), .text(params ?? #"{"provider":"openai","prompt":"a red fox"}"#),
                 error.map(SQLiteValue.text) ?? .null, result.map(SQLiteValue.text) ?? .null, .real(progress),
                 .integer(Int64(attempts)), Self.time(createdAgo), Self.time(createdAgo), Self.time(startedAgo),
                 Self.time(finishedAgo),
-            ])
-        return connection.lastInsertRowID
+            ]
+        )
+        .first?["id"]?.int ?? 0
     }
 
     func setProgress(_ id: Int64, _ progress: Double) throws {

@@ -44,10 +44,9 @@ final class ReliabilityEndToEndTests: XCTestCase {
         try connection.execute("BEGIN")
         var ids: [Int64] = []
         for _ in 0..<count {
-            try connection.run(
-                "INSERT INTO jobs (job_type, params, max_attempts) VALUES ('image_generation', '{}', ?)",
-                [.integer(Int64(maxAttempts))])
-            let id = connection.lastInsertRowID
+            let id = try workspace.insert(
+                ["job_type": "image_generation", "params": "{}", "max_attempts": .integer(Int64(maxAttempts))],
+                on: connection)
             try connection.run(
                 "UPDATE jobs SET params = ? WHERE id = ?",
                 [.text(#"{"provider":"\#(provider)",\#(extraParams)"prompt":"reliability job \#(id)"}"#), .integer(id)])
@@ -278,8 +277,8 @@ final class ReliabilityEndToEndTests: XCTestCase {
         ].enumerated() {
             let type = index == 2 ? "background_removal" : "animation"
             for _ in 0..<4 {
-                try connection.run("INSERT INTO jobs (job_type, params) VALUES (?, ?)", [.text(type), .text(params)])
-                running.append(connection.lastInsertRowID)
+                running.append(
+                    try workspace.insert(["job_type": .text(type), "params": .text(params)], on: connection))
             }
         }
         let waiting = try insertImageJobs(5, provider: "bytedance")

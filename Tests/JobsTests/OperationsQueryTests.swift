@@ -23,7 +23,7 @@ final class OperationsQueryTests: XCTestCase {
         let queued = try rows.insert(status: .queued)
         let failed = try rows.insert(status: .failed, error: "boom", finishedAgo: 5)
         let keying = try rows.insert(type: "video_keying", status: .keyingProcessing, provider: nil, startedAgo: 3)
-        let listing = try JobListing(path: workspace.databasePath)
+        let listing = try JobListing(store: workspace.store)
 
         XCTAssertEqual(try listing.list(.init()).map(\.id), [keying, failed, queued])
         XCTAssertEqual(try listing.list(.init(statuses: [.failed])).map(\.id), [failed])
@@ -39,7 +39,7 @@ final class OperationsQueryTests: XCTestCase {
     func testCancelEndsQueuedJobAtOnceAndAsksTheWorkerToStopARunningOne() throws {
         let queued = try rows.insert(status: .queued)
         let running = try rows.insert(status: .processing, startedAgo: 2)
-        let control = try JobControl(path: workspace.databasePath)
+        let control = try JobControl(store: workspace.store)
 
         XCTAssertEqual(try control.cancel(id: queued), .cancelled)
         XCTAssertEqual(try rows.status(queued), "cancelled")
@@ -50,7 +50,7 @@ final class OperationsQueryTests: XCTestCase {
 
     func testCancelRefusesFinishedAndMissingJobs() throws {
         let completed = try rows.insert(status: .completed, finishedAgo: 1)
-        let control = try JobControl(path: workspace.databasePath)
+        let control = try JobControl(store: workspace.store)
         guard case .refused(let status, let reason) = try control.cancel(id: completed) else {
             return XCTFail("a completed job must not be cancelled")
         }
@@ -68,7 +68,7 @@ final class OperationsQueryTests: XCTestCase {
         let cancelled = try rows.insert(status: .cancelled, attempts: 1, finishedAgo: 1)
         let running = try rows.insert(status: .processing, startedAgo: 1)
         let completed = try rows.insert(status: .completed, finishedAgo: 1)
-        let control = try JobControl(path: workspace.databasePath)
+        let control = try JobControl(store: workspace.store)
 
         XCTAssertEqual(try control.retry(id: failed), .requeued(was: "failed"))
         XCTAssertEqual(try control.retry(id: cancelled), .requeued(was: "cancelled"))
@@ -97,7 +97,7 @@ final class OperationsQueryTests: XCTestCase {
             type: "background_removal", status: .failed, provider: nil, error: "Bria API error (HTTP 400)",
             finishedAgo: 30)
         try rows.insert(status: .queued)
-        let stats = try QueueStatistics.read(path: workspace.databasePath)
+        let stats = try QueueStatistics.read(store: workspace.store)
 
         XCTAssertEqual(stats.total, 13)
         XCTAssertEqual(stats.byStatus["completed"], 10)
@@ -133,12 +133,12 @@ final class OperationsQueryTests: XCTestCase {
                 FileManager.default.createFile(
                     atPath: workspace.outputDirectory + "/\(id)/out.png", contents: Data([1])))
         }
-        let pruner = try JobPruner(path: workspace.databasePath, outputDirectory: workspace.outputDirectory)
+        let pruner = try JobPruner(store: workspace.store, outputDirectory: workspace.outputDirectory)
 
         let planned = try pruner.prune(olderThan: 7 * 86400, dryRun: true)
         XCTAssertEqual(planned.map(\.id), [old, oldFailed])
         XCTAssertEqual(planned.first?.folder, workspace.outputDirectory + "/\(old)")
-        XCTAssertEqual(workspace.count(where: "1"), 4, "a dry run deletes nothing")
+        XCTAssertEqual(workspace.count(where: "true"), 4, "a dry run deletes nothing")
         XCTAssertTrue(FileManager.default.fileExists(atPath: workspace.outputDirectory + "/\(old)"))
 
         let pruned = try pruner.prune(olderThan: 7 * 86400, dryRun: false)
@@ -150,7 +150,7 @@ final class OperationsQueryTests: XCTestCase {
     }
 
     func testReadOnlyViewsRefuseAMissingDatabaseWithAHint() {
-        XCTAssertThrowsError(try JobListing(path: workspace.directory + "/missing.db")) { error in
+        XCTAssertThrowsError(try JobListing(store: .sqlite(path: workspace.directory + "/missing.db"))) { error in
             XCTAssertTrue("\(error)".contains("--db"), "\(error)")
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: workspace.directory + "/missing.db"))
@@ -161,7 +161,7 @@ final class OperationsQueryTests: XCTestCase {
         try rows.insert(status: .queued)
         try rows.insert(status: .queued, runAfter: Date().timeIntervalSince1970 + 600)
         let done = try rows.insert(status: .completed, startedAgo: 20, finishedAgo: 10)
-        let overview = try QueueOverview.Reader(path: workspace.databasePath).read(now: Date().timeIntervalSince1970)
+        let overview = try QueueOverview.Reader(store: workspace.store).read(now: Date().timeIntervalSince1970)
 
         XCTAssertEqual(overview.active.map(\.id), [running])
         XCTAssertEqual(overview.active.first?.progress, 0.4)

@@ -7,7 +7,7 @@ import TestSupport
 /// Rows written straight into a test's `jobs.db`, the way another program (or a worker that
 /// ran earlier) would leave them. Times are given as seconds before now.
 struct OperationsTestRows {
-    let connection: SQLiteConnection
+    let connection: any SQLConnection
 
     init(_ workspace: Workspace) throws {
         connection = try workspace.connection()
@@ -30,18 +30,19 @@ struct OperationsTestRows {
             formatter.timeZone = TimeZone(identifier: "UTC")
             return .text(formatter.string(from: date))
         }
-        try connection.run(
+        return try connection.query(
             """
             INSERT INTO jobs (job_type, status, params, error, progress, attempts, created_at, updated_at,
                 started_at, finished_at, run_after, provider_state)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id
             """,
             [
                 .text(type), .text(status.rawValue), .text(params.jsonString()), error.map(SQLiteValue.text) ?? .null,
                 .real(progress), .integer(Int64(attempts)), ago(createdAgo), ago(createdAgo), ago(startedAgo),
                 ago(finishedAgo), .real(runAfter), providerState.map(SQLiteValue.text) ?? .null,
-            ])
-        return connection.lastInsertRowID
+            ]
+        )
+        .first?["id"]?.int ?? 0
     }
 
     /// The status word of job `id`.

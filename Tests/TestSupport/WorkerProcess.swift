@@ -20,6 +20,7 @@ public final class WorkerProcess {
             "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": workspace.directory,
             "JOBS_DB": workspace.databasePath, "OUTPUT_DIR": workspace.outputDirectory, "WEB_ADDRESS": "off",
         ]
+        for (key, value) in workspace.storeEnvironment { env[key] = value }
         for (key, value) in environment { env[key] = value }
         self.workspace = workspace
         child = try ChildProcess(

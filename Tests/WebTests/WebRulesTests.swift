@@ -47,13 +47,13 @@ final class WebRulesTests: XCTestCase {
         XCTAssertNil(WebAddress(parsing: "127.0.0.1"))
         XCTAssertNil(WebAddress(parsing: "host:99999"))
         var settings = WebSettings(
-            address: WebAddress(host: "0.0.0.0", port: 5001), databasePath: "j", outputDirectory: "/o")
+            address: WebAddress(host: "0.0.0.0", port: 5001), store: .sqlite(path: "j"), outputDirectory: "/o")
         XCTAssertNotNil(settings.refusal, "open to the network without a token")
         settings.token = "0123456789abcdef"
         XCTAssertNil(settings.refusal)
         settings.token = "short"
         XCTAssertNotNil(settings.refusal)
-        XCTAssertNil(WebSettings(address: .standard, databasePath: "j", outputDirectory: "/o").refusal)
+        XCTAssertNil(WebSettings(address: .standard, store: .sqlite(path: "j"), outputDirectory: "/o").refusal)
     }
 
     func testFileURLsStayInTheirFolder() {

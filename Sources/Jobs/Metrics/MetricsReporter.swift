@@ -17,15 +17,15 @@ public final class MetricsReporter {
     private var counters = WorkerCounters()
     private var timer: TimerWatcher?
 
-    /// `directory` is METRICS_DIR (created if missing); counts come from `databasePath`.
+    /// `directory` is METRICS_DIR (created if missing); counts come from `store`.
     public init(
-        loop: EventLoop, scheduler: Scheduler, databasePath: String, directory: String, interval: Double,
+        loop: EventLoop, scheduler: Scheduler, store: JobStoreLocation, directory: String, interval: Double,
         log: WorkerLog, budgets: DailyBudgets = DailyBudgets()
     ) {
         self.loop = loop
         self.scheduler = scheduler
         self.interval = interval
-        output = MetricsOutput(databasePath: databasePath, directory: directory, log: log, budgets: budgets)
+        output = MetricsOutput(store: store, directory: directory, log: log, budgets: budgets)
     }
 
     /// Starts counting finished runs and writing the file (the first one at once). Loop thread.
@@ -71,7 +71,7 @@ public final class MetricsReporter {
 /// (`busy` tells); `busy` itself is a Mutex.
 private final class MetricsOutput: @unchecked Sendable {
     let queue = DispatchQueue(label: "reactor-worker.metrics")
-    private let databasePath: String
+    private let store: JobStoreLocation
     private let directory: String
     private let log: WorkerLog
     private let budgets: DailyBudgets
@@ -79,9 +79,9 @@ private final class MetricsOutput: @unchecked Sendable {
     private var connection: (any SQLConnection)?
     private var lastError: String?
 
-    init(databasePath: String, directory: String, log: WorkerLog, budgets: DailyBudgets) {
+    init(store: JobStoreLocation, directory: String, log: WorkerLog, budgets: DailyBudgets) {
         self.budgets = budgets
-        self.databasePath = databasePath
+        self.store = store
         self.directory = directory
         self.log = log
     }
@@ -121,7 +121,7 @@ private final class MetricsOutput: @unchecked Sendable {
     }
 
     private func readCounts(into sample: inout MetricsSample) throws {
-        if connection == nil { connection = try SQLiteConnection(path: databasePath, readOnly: true, busyTimeout: 2) }
+        if connection == nil { connection = try store.connect(readOnly: true) }
         guard let connection else { return }
         try connection.execute("BEGIN")
         defer { try? connection.execute("COMMIT") }

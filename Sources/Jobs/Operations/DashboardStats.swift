@@ -45,7 +45,8 @@ public struct DashboardStats: Sendable {
 
     /// Reads the statistics now (`now`: unix seconds, for heartbeat ages and the minute axis).
     public static func read(
-        _ connection: any SQLConnection, now: Double = Date().timeIntervalSince1970, budgets: DailyBudgets = DailyBudgets()
+        _ connection: any SQLConnection, now: Double = Date().timeIntervalSince1970,
+        budgets: DailyBudgets = DailyBudgets()
     ) throws -> DashboardStats {
         var stats = DashboardStats()
         try connection.execute("BEGIN")

@@ -28,8 +28,8 @@ public struct JobControl {
     private let connection: any SQLConnection
 
     /// Opens `path` for writing (schema migrated first).
-    public init(path: String) throws {
-        connection = try OperationsDatabase.open(path: path, readOnly: false)
+    public init(store: JobStoreLocation) throws {
+        connection = try OperationsDatabase.open(store, readOnly: false)
     }
 
     /// Cancels job `id`: queued → `cancelled`; running → `cancel_requested`.

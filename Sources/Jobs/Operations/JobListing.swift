@@ -19,8 +19,8 @@ public struct JobListing {
     private let columnNames: [String]
 
     /// Opens `path` read-only; throws `OperationsError` when it is missing or has no jobs table.
-    public init(path: String) throws {
-        connection = try OperationsDatabase.open(path: path, readOnly: true)
+    public init(store: JobStoreLocation) throws {
+        connection = try OperationsDatabase.open(store, readOnly: true)
         columnNames = try connection.query(connection.dialect.columnNames("jobs"), []).compactMap { $0["name"]?.string }
     }
 

@@ -22,8 +22,8 @@ public struct JobPruner {
     private let outputDirectory: String
 
     /// Opens `path` for writing; outputs live under `outputDirectory` (`OUTPUT_DIR`).
-    public init(path: String, outputDirectory: String) throws {
-        connection = try OperationsDatabase.open(path: path, readOnly: false)
+    public init(store: JobStoreLocation, outputDirectory: String) throws {
+        connection = try OperationsDatabase.open(store, readOnly: false)
         self.outputDirectory = outputDirectory
     }
 

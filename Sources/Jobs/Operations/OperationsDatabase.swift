@@ -17,29 +17,28 @@ public struct OperationsError: Error, CustomStringConvertible, Sendable {
 /// columns they set.
 public enum OperationsDatabase {
 
-    /// Opens the database at `path`. Fails with a message that names the path and what to
-    /// do when the file or its `jobs` table does not exist: operations never create a
-    /// database by accident (a mistyped `--db` should not look like an empty queue).
-    public static func open(path: String, readOnly: Bool) throws -> any SQLConnection {
-        guard FileManager.default.fileExists(atPath: path) else {
+    /// Opens the job store. Fails with a message that names it and what to do when the file,
+    /// the server or its `jobs` table does not exist: operations never create a database by
+    /// accident (a mistyped `--db` should not look like an empty queue).
+    public static func open(_ store: JobStoreLocation, readOnly: Bool) throws -> any SQLConnection {
+        if case .sqlite(let path) = store, !FileManager.default.fileExists(atPath: path) {
             throw OperationsError(
                 "no jobs database at \(path); pass --db PATH or set JOBS_DB (the worker creates it on its first run)")
         }
-        let connection: SQLiteConnection
+        let connection: any SQLConnection
         do {
-            connection = try SQLiteConnection(path: path, readOnly: readOnly, busyTimeout: 10)
-            let tables = try connection.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'jobs'")
-            guard !tables.isEmpty else {
+            connection = try store.connect(readOnly: readOnly)
+            guard try !connection.query(connection.dialect.tableExists("jobs")).isEmpty else {
                 throw OperationsError(
-                    "\(path) has no jobs table; is it the right file? (`reactor-worker run` or `enqueue` creates it)")
+                    "\(store) has no jobs table; is it the right database? (`reactor-worker run` or `enqueue` creates it)"
+                )
             }
             if !readOnly { try JobSchema.migrate(connection) }
         } catch let error as OperationsError {
             throw error
         } catch {
-            throw OperationsError("cannot open \(path): \(error)")
+            throw OperationsError("cannot open \(store): \(error)")
         }
         return connection
     }
-
 }

@@ -38,8 +38,8 @@ public struct QueueOverview: Sendable {
         private let columnNames: [String]
         private let recentLimit: Int
 
-        public init(path: String, recentLimit: Int = 8) throws {
-            connection = try OperationsDatabase.open(path: path, readOnly: true)
+        public init(store: JobStoreLocation, recentLimit: Int = 8) throws {
+            connection = try OperationsDatabase.open(store, readOnly: true)
             columnNames = try connection.query(connection.dialect.columnNames("jobs"), []).compactMap {
                 $0["name"]?.string
             }

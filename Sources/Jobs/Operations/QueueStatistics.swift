@@ -52,8 +52,8 @@ public struct QueueStatistics: Sendable {
     public init() {}
 
     /// Reads the statistics of the database at `path`.
-    public static func read(path: String, budgets: DailyBudgets = DailyBudgets()) throws -> QueueStatistics {
-        let connection = try OperationsDatabase.open(path: path, readOnly: true)
+    public static func read(store: JobStoreLocation, budgets: DailyBudgets = DailyBudgets()) throws -> QueueStatistics {
+        let connection = try OperationsDatabase.open(store, readOnly: true)
         var stats = QueueStatistics()
         for status in JobStatus.allCases { stats.byStatus[status.rawValue] = 0 }
         // One pass over the (status, job_type) index.

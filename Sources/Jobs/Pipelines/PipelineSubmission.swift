@@ -23,8 +23,8 @@ public struct PipelineSubmission {
     private let connection: any SQLConnection
 
     /// Opens `path` for writing, creating and migrating the schema when needed.
-    public init(path: String) throws {
-        connection = try SQLiteConnection(path: path, busyTimeout: 10)
+    public init(store: JobStoreLocation) throws {
+        connection = try store.connect()
         try JobSchema.migrate(connection)
     }
 

@@ -50,8 +50,8 @@ public struct PipelineView {
     private let connection: any SQLConnection
     private let columnNames: [String]
 
-    public init(path: String) throws {
-        try self.init(connection: OperationsDatabase.open(path: path, readOnly: true))
+    public init(store: JobStoreLocation) throws {
+        try self.init(connection: OperationsDatabase.open(store, readOnly: true))
     }
 
     /// On a connection the caller owns and keeps on one thread (the dashboard's readers).

@@ -1,7 +1,10 @@
+import Reactor
+
 /// What the worker runs with. Built by the executable from the environment, `.env` and
 /// flags; the Jobs module never reads the environment itself.
 public struct WorkerSettings: Sendable {
-    public var databasePath: String
+    /// The SQLite file or PostgreSQL database the jobs live in.
+    public var store: JobStoreLocation
     public var outputDirectory: String
     public var maxConcurrentJobs: Int
     public var mediaPoolSize: Int
@@ -30,14 +33,15 @@ public struct WorkerSettings: Sendable {
     public var values: [String: String]
 
     public init(
-        databasePath: String = "./jobs.db", outputDirectory: String = "./outputs", maxConcurrentJobs: Int = 3,
+        store: JobStoreLocation = .sqlite(path: "./jobs.db"), outputDirectory: String = "./outputs",
+        maxConcurrentJobs: Int = 3,
         mediaPoolSize: Int = 1, fallbackPollSeconds: Double = 5, leaseSeconds: Double = 60,
         shutdownTimeoutSeconds: Double = 60,
         jobTimeoutSeconds: [String: Double] = ["default": 3600], providerCaps: [String: Int] = [:],
         providerRatesPerMinute: [String: Double] = [:], retryPolicy: RetryPolicy = RetryPolicy(),
         values: [String: String] = [:]
     ) {
-        self.databasePath = databasePath
+        self.store = store
         self.outputDirectory = outputDirectory
         self.maxConcurrentJobs = maxConcurrentJobs
         self.mediaPoolSize = mediaPoolSize

@@ -19,9 +19,9 @@ public struct JobEnqueuer {
         }
     }
 
-    public let path: String
+    public let store: JobStoreLocation
 
-    public init(path: String) { self.path = path }
+    public init(store: JobStoreLocation) { self.store = store }
 
     /// `count` jobs of one type with the same params.
     public func enqueue(type: String, params: String, count: Int, priority: Int = 0, maxAttempts: Int = 3) throws
@@ -35,7 +35,7 @@ public struct JobEnqueuer {
 
     /// Returns the new ids in the order given.
     public func enqueue(_ jobs: [NewJob]) throws -> [Int64] {
-        let connection = try SQLiteConnection(path: path, busyTimeout: 10)
+        let connection = try store.connect()
         try JobSchema.migrate(connection)
         try connection.execute(connection.dialect.beginWrite)
         var ids: [Int64] = []

@@ -5,15 +5,6 @@ import Reactor
 extension SQLiteJobStore {
     public func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void) {
         loop.assertInLoop()
-        let counted = ReplyBox(0)
-        let reply = LoopBound(completion, on: loop)
-        let owner = owner
-        let limit = maxInterruptions
-        enqueue(
-            WriterQueue.Item(
-                apply: { connection in
-                    counted.value = try StoreRecovery.recover(now: now, owner: owner, limit: limit, on: connection)
-                },
-                afterCommit: { reply.value(counted.value) }))
+        enqueue(StoreRecovery.item(now: now, owner: owner, limit: maxInterruptions, loop: loop, reply: completion))
     }
 }

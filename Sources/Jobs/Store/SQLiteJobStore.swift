@@ -74,17 +74,9 @@ public final class SQLiteJobStore: JobStore {
         let rows =
             (try? reader.query(
                 "SELECT id, lease_owner FROM jobs WHERE status = \(StoreSQL.word(.cancelRequested))")) ?? []
-        let active = Set(activeIDs)
-        var running: [Int64] = []
-        for row in rows {
-            guard let id = row["id"]?.int else { continue }
-            if active.contains(id) {
-                running.append(id)
-            } else if row["lease_owner"]?.string == nil {
-                record(.cancelled(id: id, reason: "cancelled before it started"))
-            }
-        }
-        completion(running)
+        let requests = CancellationRequests(rows: rows, activeIDs: activeIDs)
+        for id in requests.notStarted { record(.cancelled(id: id, reason: CancellationRequests.reason)) }
+        completion(requests.running)
     }
 
     public func jobSummaries(ids: [Int64], completion: @escaping ([Int64: JobSummary]) -> Void) {
@@ -145,11 +137,3 @@ public final class SQLiteJobStore: JobStore {
 
 @available(*, unavailable, message: "the store's reader and iteration writes belong to the loop thread")
 extension SQLiteJobStore: Sendable {}
-
-/// Carries a value from the writer thread's `apply` to its `afterCommit` reply on the loop.
-/// @unchecked Sendable: the two never run at once, because the reply is handed to the loop
-/// only after the batch committed (a happens-before edge through the loop's queue mutex).
-final class ReplyBox<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
-}

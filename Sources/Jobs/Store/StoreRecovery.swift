@@ -5,6 +5,13 @@ import Reactor
 /// share: rows whose lease ran out — never rows that are merely old — or whose worker on this host
 /// is gone go back to the queue, and such workers are marked `gone`.
 enum StoreRecovery {
+    /// `recover` as a writer item whose count goes to `reply` on the loop, for either store.
+    static func item(now: Double, owner: String, limit: Int, loop: EventLoop, reply: @escaping (Int) -> Void)
+        -> WriterQueue.Item
+    {
+        .answering(0, on: loop, reply: reply) { try recover(now: now, owner: owner, limit: limit, on: $0) }
+    }
+
     /// Requeues abandoned rows and returns how many; `owner` is this worker, `limit` the
     /// interruptions after which a job fails instead (`WorkerSettings.maxInterruptions`).
     static func recover(now: Double, owner: String, limit: Int, on connection: any SQLConnection) throws -> Int {

@@ -9,16 +9,18 @@ extension SQLiteJobStore {
         _ entry: SpendEntry, within budgets: DailyBudgets, completion: @escaping (SpendDecision) -> Void
     ) {
         loop.assertInLoop()
-        let decision = ReplyBox(SpendDecision.granted)
-        let reply = LoopBound(completion, on: loop)
-        enqueue(
-            WriterQueue.Item(
-                apply: { connection in decision.value = try StoreSpend.reserve(entry, budgets, on: connection) },
-                afterCommit: { reply.value(decision.value) }))
+        enqueue(StoreSpend.reservation(entry, budgets, loop: loop, reply: completion))
     }
 }
 
 enum StoreSpend {
+    /// `reserve` as a writer item whose decision goes to `reply` on the loop, for either store.
+    static func reservation(
+        _ entry: SpendEntry, _ budgets: DailyBudgets, loop: EventLoop, reply: @escaping (SpendDecision) -> Void
+    ) -> WriterQueue.Item {
+        .answering(SpendDecision.granted, on: loop, reply: reply) { try reserve(entry, budgets, on: $0) }
+    }
+
     static func reserve(_ entry: SpendEntry, _ budgets: DailyBudgets, on connection: any SQLConnection) throws
         -> SpendDecision
     {

@@ -2,14 +2,17 @@ import ArgumentParser
 import Foundation
 import JSON
 import Jobs
+import Reactor
 
 /// `--db`, shared by every command that reads or changes `jobs.db`.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .customLong("db"), help: "The jobs database (JOBS_DB, default ./jobs.db).")
+    @Option(
+        name: .customLong("db"),
+        help: "The jobs database: a SQLite file, or a postgres:// URL (JOBS_DATABASE_URL, JOBS_DB, default ./jobs.db).")
     var database: String?
 
-    /// The path from `--db`, else JOBS_DB (environment or .env), else ./jobs.db.
-    var path: String { Configuration().string("JOBS_DB", flag: database) ?? "./jobs.db" }
+    /// `--db`, else JOBS_DATABASE_URL, else JOBS_DB (environment or .env), else ./jobs.db.
+    var store: JobStoreLocation { Configuration().store(flag: database) }
 }
 
 /// Runs an operation and turns its errors into one line on stderr and exit status 1.
