@@ -106,10 +106,7 @@ final class ProviderLimitsEndToEndTests: ProviderEndToEndCase {
             let lastPoll = try XCTUnwrap(kling.last { $0.method == "GET" && $0.path.hasSuffix("/\(taskID)") })
             intervals.append((submit.time, lastPoll.time))
         }
-        let mostOpen =
-            intervals.map { interval in
-                intervals.filter { $0.start <= interval.start && $0.end >= interval.start }.count
-            }.max() ?? 0
+        let mostOpen = mostOpenAtOnce(intervals)
         XCTAssertLessThanOrEqual(mostOpen, 2, "more than 2 Kling tasks were open at once")
         XCTAssertEqual(mostOpen, 2, "the cap of 2 should have been used")
         // Leonardo did not queue behind Kling: all its jobs were submitted before the last Kling task began.
