@@ -132,6 +132,7 @@ public final class Scheduler {
         guard state == .running, wanted > 0 else { return }
         let full = fullKeys()
         let now = clock()
+        guard store.looksBeforeClaiming else { return claim(wanted: wanted, excluding: full, now: now) }
         store.hasRunnableJobs(now: now, excluding: full) { [unowned self] runnable in
             guard runnable else {
                 self.scheduleRetryWake(now: now)
@@ -155,7 +156,9 @@ public final class Scheduler {
                 self.reservedSlots -= 1
                 self.begin(job)
             }
-            if claimed.isEmpty { self.checkDrained() } else { self.wake() }
+            if !claimed.isEmpty { return self.wake() }
+            if !self.store.looksBeforeClaiming { self.scheduleRetryWake(now: now) }
+            self.checkDrained()
         }
     }
 

@@ -12,6 +12,12 @@ public protocol JobStore: AnyObject {
     /// This database's random id (`meta.database_id`), for provider idempotency keys.
     var databaseID: String { get }
 
+    /// Whether the scheduler asks `hasRunnableJobs` before claiming. Yes where that read is
+    /// synchronous and saves a write transaction (SQLite); no where it is a round trip that would
+    /// split a completion from the claim refilling its slot (PostgreSQL, whose empty claim with
+    /// SKIP LOCKED is as cheap as the read).
+    var looksBeforeClaiming: Bool { get }
+
     /// Whether a queued job could be claimed now, leaving out jobs whose gate key is full.
     func hasRunnableJobs(now: Double, excluding keys: Set<String>, completion: @escaping (Bool) -> Void)
     /// Marks up to `limit` runnable jobs as running under this worker's lease — keying first, then
@@ -66,4 +72,8 @@ public struct JobSummary: Sendable {
         self.status = status
         self.result = result
     }
+}
+
+extension JobStore {
+    public var looksBeforeClaiming: Bool { true }
 }

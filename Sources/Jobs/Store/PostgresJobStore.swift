@@ -158,6 +158,8 @@ public final class PostgresJobStore: JobStore {
         }
     }
 
+    public var looksBeforeClaiming: Bool { false }
+
     public func hasRunnableJobs(now: Double, excluding keys: Set<String>, completion: @escaping (Bool) -> Void) {
         read(
             "SELECT 1 FROM jobs WHERE status = \(StoreSQL.word(.queued)) AND \(StoreSQL.runnable(.postgres)) LIMIT 1",
