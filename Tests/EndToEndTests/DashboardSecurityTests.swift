@@ -137,6 +137,9 @@ final class DashboardSecurityTests: DashboardEndToEndCase {
         try FileManager.default.createDirectory(atPath: outputs + "/1", withIntermediateDirectories: true)
         try Data("ok".utf8).write(to: URL(fileURLWithPath: outputs + "/1/image-1.png"))
         try Data("temp".utf8).write(to: URL(fileURLWithPath: outputs + "/1/.image-1.png.99.tmp"))
+        if !FileManager.default.fileExists(atPath: workspace.databasePath) {  // PostgreSQL: a file to aim at.
+            FileManager.default.createFile(atPath: workspace.databasePath, contents: Data("SQLite format 3".utf8))
+        }
         try FileManager.default.createSymbolicLink(
             atPath: outputs + "/1/db.png", withDestinationPath: workspace.databasePath)
         try FileManager.default.createSymbolicLink(atPath: outputs + "/1/up.png", withDestinationPath: "../../jobs.db")

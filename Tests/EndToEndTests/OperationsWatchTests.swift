@@ -21,9 +21,10 @@ final class OperationsWatchTests: XCTestCase {
     /// 75 % (as the worker's progress writes would), waits for the bar to follow, presses q.
     /// Every wait is for output, with a deadline; none is a fixed sleep.
     private static let ptyDriver = #"""
-        import fcntl, json, os, pty, re, select, sqlite3, struct, sys, termios, time
+        import fcntl, json, os, pty, re, select, struct, subprocess, sys, termios, time
 
-        binary, db, job = sys.argv[1], sys.argv[2], sys.argv[3]
+        # The store's own client (sqlite3 or psql) and its arguments come as JSON, last.
+        binary, db, job, client = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
         pid, fd = pty.fork()
         if pid == 0:
             os.execv(binary, [binary, "watch", "--db", db, "--interval", "0.1", "--max-concurrent-jobs", "3"])
@@ -56,9 +57,7 @@ final class OperationsWatchTests: XCTestCase {
         result["saw_25"] = read_until(lambda: last_bar() is not None and last_bar()[1] == 25)
         result["bar_at_25"] = last_bar()
         result["gate"] = "1/3 active" in output.decode("utf-8", "replace")
-        connection = sqlite3.connect(db, timeout=10)
-        connection.execute("UPDATE jobs SET progress = 0.75 WHERE id = ?", (int(job),))
-        connection.commit()
+        subprocess.run(client + ["UPDATE jobs SET progress = 0.75 WHERE id = %d" % int(job)], check=True)
         result["saw_75"] = read_until(lambda: last_bar() is not None and last_bar()[1] == 75)
         result["bar_at_75"] = last_bar()
         os.write(fd, b"q")
@@ -78,6 +77,15 @@ final class OperationsWatchTests: XCTestCase {
         print(json.dumps(result))
         """#
 
+    /// The store's command-line client, ready for one statement, as a JSON array.
+    private func clientCommand() throws -> String {
+        let command =
+            workspace.isPostgres
+            ? ["/usr/bin/psql", workspace.storeArgument, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c"]
+            : ["/usr/bin/sqlite3", "-cmd", ".timeout 10000", workspace.storeArgument]
+        return String(decoding: try JSONSerialization.data(withJSONObject: command), as: UTF8.self)
+    }
+
     func testWatchInATerminalShowsAProgressBarThatAdvancesAndQuitsOnQ() throws {
         guard let binary = Products.path("reactor-worker") else { throw XCTSkip("reactor-worker is not built") }
         let running = try rows.insert(status: "processing", progress: 0.25, attempts: 1, startedAgo: 3)
@@ -85,7 +93,8 @@ final class OperationsWatchTests: XCTestCase {
         let script = workspace.directory + "/pty_driver.py"
         try Self.ptyDriver.write(toFile: script, atomically: true, encoding: .utf8)
         let python = try ChildProcess(
-            executable: "/usr/bin/env", arguments: ["python3", script, binary, workspace.databasePath, "\(running)"],
+            executable: "/usr/bin/env",
+            arguments: ["python3", script, binary, workspace.storeArgument, "\(running)", try clientCommand()],
             outputPrefix: workspace.directory + "/pty")
         XCTAssertEqual(python.waitForExit(timeout: 60), 0, python.stderr)
 

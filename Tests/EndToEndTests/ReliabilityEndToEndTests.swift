@@ -234,6 +234,50 @@ final class ReliabilityEndToEndTests: XCTestCase {
         }
     }
 
+    /// Another program taking the store's strongest lock for `seconds`: SQLite's exclusive lock on
+    /// the file, or PostgreSQL's ACCESS EXCLUSIVE lock on `jobs` (no read or write gets through).
+    private func holdTheWholeTable(seconds: Int) throws -> (child: ChildProcess, holds: () -> Bool) {
+        switch workspace.store {
+        case .sqlite(let path):
+            let child = try ChildProcess(
+                executable: "/usr/bin/python3",
+                arguments: [
+                    "-c",
+                    """
+                    import sqlite3, sys, threading
+                    db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+                    db.execute("BEGIN EXCLUSIVE")
+                    print("locked", flush=True)
+                    threading.Event().wait(\(seconds))
+                    db.execute("COMMIT")
+                    """,
+                    path,
+                ],
+                outputPrefix: workspace.directory + "/lock-holder")
+            return (child, { child.stdout.contains("locked") })
+        case .postgres(let url):
+            let child = try ChildProcess(
+                executable: "/usr/bin/psql",
+                arguments: [
+                    url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                    "BEGIN; LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(\(seconds)); COMMIT;",
+                ],
+                outputPrefix: workspace.directory + "/lock-holder")
+            let workspace = workspace!
+            return (
+                child,
+                {
+                    workspace.rows(
+                        """
+                        SELECT 1 FROM pg_locks
+                        WHERE relation = 'jobs'::regclass AND mode = 'AccessExclusiveLock' AND granted
+                        """
+                    ).count == 1
+                }
+            )
+        }
+    }
+
     func testAnotherProcessHoldingTheWriteLockForThreeSecondsLosesNoUpdate() throws {
         let mock = try startMock(["--latency", "0.05"])
         try insertImageJobs(150)
@@ -242,24 +286,10 @@ final class ReliabilityEndToEndTests: XCTestCase {
         let worker = try startWorker(["run", "--drain"], environment: environment)
         XCTAssertTrue(Wait.until(timeout: 60) { self.workspace.count(where: "status = 'completed'") >= 20 }, worker.log)
         // A second program takes SQLite's exclusive lock mid-batch and keeps it for 3 s.
-        let holder = try ChildProcess(
-            executable: "/usr/bin/python3",
-            arguments: [
-                "-c",
-                """
-                import sqlite3, sys, threading
-                db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
-                db.execute("BEGIN EXCLUSIVE")
-                print("locked", flush=True)
-                threading.Event().wait(3)
-                db.execute("COMMIT")
-                """,
-                workspace.databasePath,
-            ],
-            outputPrefix: workspace.directory + "/lock-holder")
-        children.append(holder)
-        XCTAssertTrue(Wait.until(timeout: 30) { holder.stdout.contains("locked") }, holder.stderr)
-        XCTAssertEqual(holder.waitForExit(timeout: 30), 0, holder.stderr)
+        let holder = try holdTheWholeTable(seconds: 3)
+        children.append(holder.child)
+        XCTAssertTrue(Wait.until(timeout: 30, interval: 0.05) { holder.holds() }, holder.child.stderr)
+        XCTAssertEqual(holder.child.waitForExit(timeout: 30), 0, holder.child.stderr)
         XCTAssertEqual(worker.child.waitForExit(timeout: 120), 0, worker.log)
         XCTAssertEqual(
             workspace.count(where: "status = 'completed' AND result IS NOT NULL AND finished_at IS NOT NULL"), 150)

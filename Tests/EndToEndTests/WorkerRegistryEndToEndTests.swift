@@ -51,7 +51,7 @@ final class WorkerRegistryEndToEndTests: ProviderEndToEndCase {
         let script = workspace.directory + "/pty_watch.py"
         try Self.ptyWatch.write(toFile: script, atomically: true, encoding: .utf8)
         let python = try ChildProcess(
-            executable: "/usr/bin/env", arguments: ["python3", script, binary, workspace.databasePath, pattern],
+            executable: "/usr/bin/env", arguments: ["python3", script, binary, workspace.storeArgument, pattern],
             outputPrefix: workspace.directory + "/pty-\(UUID().uuidString.prefix(6))")
         XCTAssertEqual(python.waitForExit(timeout: 60), 0, python.stderr)
         let result = try XCTUnwrap(
