@@ -20,13 +20,16 @@ final class DashboardBrowserTests: DashboardEndToEndCase {
 
     /// Starts the mock (images take about 4 s, so several are seen running at once), the
     /// worker with its dashboard, and the browser on it.
-    private func start(maxConcurrentJobs: Int = 3) throws -> (url: String, mock: MockProvidersProcess) {
+    private func start(maxConcurrentJobs: Int = 3, extra: [String: String] = [:]) throws -> (
+        url: String, mock: MockProvidersProcess
+    ) {
         let mock = try startMock([
             "--latency-openai", "4", "--latency-ark", "4", "--latency-leonardo", "0.5", "--task-seconds", "4",
         ])
         var environment = self.environment(mock)
         environment["MAX_CONCURRENT_JOBS"] = "\(maxConcurrentJobs)"
         environment["WEB_NOTICE"] = "Demo mode: the providers are fake (mock-providers on this machine)."
+        for (name, value) in extra { environment[name] = value }
         let dashboard = try startDashboard(["run"], environment: environment)
         let test = name.split(whereSeparator: { " .".contains($0) }).last.map { $0.filter { $0 != "]" } } ?? "browser"
         let shots =
@@ -98,9 +101,55 @@ final class DashboardBrowserTests: DashboardEndToEndCase {
                 ) as? Int ?? 0) >= 5
         }
         XCTAssertEqual(workspace.count(where: "status = 'completed'"), 5)
+        try browser.wait("the bulk cancel button gone once nothing is left to cancel", timeout: 10) {
+            try browser.execute("return document.getElementById('bulk-cancel').hidden") as? Bool == true
+        }
         try browser.screenshot("five-completed")
         try browser.resize(width: 390, height: 844)
         try browser.screenshot("phone")
+    }
+
+    /// A budget that covers one image: the page shows the other jobs waiting for it, with the
+    /// reason on the job's page, and the spend card shows the day's money and nothing left.
+    func testJobsOverTheDailyBudgetWaitOnThePageSayingWhyAndTheSpendCardShowsTheDay() throws {
+        let (url, _) = try start(extra: ["OPENAI_DAILY_BUDGET_USD": "0.05"])
+        let browser = try XCTUnwrap(browser)
+        let ids = try (1...3).map { take in
+            try workspace.insert([
+                "job_type": "image_generation",
+                "params": .text(#"{"provider":"openai","prompt":"a fox, take \#(take)"}"#),
+            ])
+        }
+        try browser.open(url)
+        try browser.wait("two rows waiting for budget", timeout: 30) {
+            try count("#jobs tr[data-id]") == 3
+                && (browser.execute(
+                    "return [...document.querySelectorAll('#jobs tr[data-id]')].filter(r => r.textContent.includes('waiting for budget')).length"
+                ) as? Int ?? 0) == 2
+        }
+        try browser.wait("one image completed and paid for", timeout: 60) {
+            try count("#jobs tr[data-status=completed]") == 1
+                && (try browser.text(browser.element("#spend-today"))).hasPrefix("$")
+                && (try browser.text(browser.element("#spend-today"))) != "$0.00"
+        }
+        XCTAssertEqual(try browser.text(browser.element("#held")), "2")
+        let card = try browser.text(browser.element("#spend-card"))
+        XCTAssertTrue(card.contains("openai"), card)
+        // What is left is less than the next image's estimate ($0.042), so the other two wait.
+        let left = try XCTUnwrap(
+            card.range(of: #"\$0\.0[0-4] of \$0\.05"#, options: .regularExpression), "no budget left shown: \(card)")
+        XCTAssertFalse(card[left].isEmpty)
+        try browser.screenshot("spend-held")
+
+        let held = try XCTUnwrap(
+            workspace.rows("SELECT id FROM jobs WHERE hold IS NOT NULL ORDER BY id").first?["id"]?.int)
+        XCTAssertTrue(ids.contains(held))
+        try browser.open(url + "/jobs/\(held)")
+        try browser.wait("the job page naming the budget", timeout: 10) {
+            try browser.text(browser.element("#facts")).contains("openai has spent")
+        }
+        XCTAssertEqual(try browser.text(browser.element("#job-status")), "queued")
+        try browser.screenshot("held-job")
     }
 
     /// Cancel a running animation from its row, and retry a failed image job from its row.

@@ -157,6 +157,15 @@
     return loading;
   }
 
+  // Rows are patched live, but the bulk buttons' counts come with a page load: refresh them
+  // once things have changed, at most every 2 s, so "Cancel 5 not finished" does not outlive the jobs.
+  let countsTimer = null;
+  function refreshCountsSoon() {
+    if (countsTimer) return;
+    countsTimer = setTimeout(() => { countsTimer = null; countsAt = 0; reload(); },
+      Math.max(0, 2000 - (Date.now() - countsAt)));
+  }
+
   function onFilterChange() {
     cursor = null;
     countsAt = 0;
@@ -223,6 +232,8 @@
     document.getElementById("queued").textContent = stats.queue.queued_now;
     document.getElementById("running").textContent = stats.queue.running;
     document.getElementById("retrying").textContent = stats.queue.waiting_for_retry;
+    document.getElementById("held").textContent = stats.queue.held_by_budget || 0;
+    renderSpend(stats.spend);
     document.getElementById("failed-total").textContent = stats.by_status.failed || 0;
     const list = document.getElementById("workers");
     const workers = stats.workers.list;
@@ -244,6 +255,31 @@
     }) : [el("tr", {}, el("td", { colspan: 4, class: "empty", text: "no provider used yet" }))]));
     Charts.perMinute(document.getElementById("throughput"), stats.per_minute, document.getElementById("throughput-total"));
     Charts.durations(document.getElementById("durations"), stats.durations);
+  }
+
+  // Money as the stats give it (dollars, estimated); "—" where nothing is known.
+  function usd(value) {
+    if (value === null || value === undefined) return "—";
+    return `$${value < 10 ? value.toFixed(2) : value.toFixed(value < 1000 ? 1 : 0)}`;
+  }
+
+  function renderSpend(spend) {
+    if (!spend) return;
+    document.getElementById("spend-day").textContent = `${spend.day}, estimated from the price table`;
+    document.getElementById("spend-today").textContent = usd(spend.today_usd);
+    document.getElementById("spend-month").textContent = usd(spend.month_usd);
+    document.getElementById("spend-left").textContent = spend.budget_usd === null ? "no limit"
+      : `${usd(spend.budget_left_usd)} of ${usd(spend.budget_usd)}`;
+    const names = Object.keys(spend.providers).sort();
+    document.getElementById("spend-providers").replaceChildren(...(names.length ? names.map((name) => {
+      const entry = spend.providers[name];
+      const left = entry.budget_usd === null ? "no limit" : `${usd(entry.budget_left_usd)} of ${usd(entry.budget_usd)}`;
+      const unpriced = entry.unpriced_jobs ? ` (+${entry.unpriced_jobs} unpriced)` : "";
+      return el("tr", { class: entry.budget_usd !== null && entry.budget_left_usd <= 0 ? "spent" : "" },
+        el("td", { text: name }),
+        el("td", { class: "num", text: usd(entry.today_usd) + unpriced }),
+        el("td", { class: "num", text: left }));
+    }) : [el("tr", {}, el("td", { colspan: 3, class: "empty", text: "nothing paid for yet" }))]));
   }
 
   // ---- wiring ----
@@ -282,6 +318,7 @@
       }
       if (filterForm.elements.q.value.trim() && changed.some((job) => !rows.has(job.id))) stale = true;
       if (stale) reload();
+      if (changed.length) refreshCountsSoon();
     },
     stats: renderStats,
     resync() { countsAt = 0; reload(); },

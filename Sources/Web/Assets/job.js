@@ -39,8 +39,10 @@
       ...fact("Attempts", `${job.attempts} of ${job.max_attempts}${job.interruptions ? ` (worker stopped ${job.interruptions}×)` : ""}`),
       ...fact("Priority", job.priority), ...fact("Created", when(job.created_at)), ...fact("Started", when(job.started_at)),
       ...fact("Finished", when(job.finished_at)), ...fact("Run time", RW.seconds(RW.runTime(job))),
-      ...fact("Retry at", job.run_after ? new Date(job.run_after * 1000).toLocaleString() : null),
+      ...fact("Retry at", job.run_after && !job.hold ? new Date(job.run_after * 1000).toLocaleString() : null),
       ...fact("Provider task", job.provider_task_id, true), ...fact("Worker", job.lease_owner, true),
+      ...fact("Cost", job.cost), ...fact("Waiting for budget", job.hold),
+      ...fact("Pipeline", job.pipeline_id ? `${job.pipeline_id}, step ${job.step}` : null),
       ...fact("Summary", job.summary));
     const bar = document.getElementById("job-progress");
     bar.className = `bar ${job.status}`;
