@@ -255,6 +255,35 @@ final class PostgresScaleEndToEndTests: XCTestCase {
         XCTAssertFalse(worker.log.contains("retrying"), "a wrong password is not worth retrying: \(worker.log)")
     }
 
+    func testAPasswordInTheURLNeverReachesTheLogTheWorkersTableOrTheCommands() throws {
+        let server = try PostgresServer.shared
+        let database = try XCTUnwrap(URL(string: workspace.storeArgument)?.path.dropFirst())
+        XCTAssertEqual(
+            try workspace.runClient("ALTER DATABASE \(database) OWNER TO \(PostgresServer.passwordUser)").status, 0)
+        let url = server.url(
+            database: String(database), user: PostgresServer.passwordUser, password: PostgresServer.passwordUserPassword
+        )
+        let mock = try startMock(["--latency", "0.05"])
+        var settings = environment(mock, ["JOBS_DATABASE_URL": url])
+        settings["WEB_ADDRESS"] = "127.0.0.1:0"
+        let worker = try startWorker(environment: settings, name: "with-password")
+        XCTAssertTrue(
+            Wait.until(timeout: 30, interval: 0.2) { worker.log.contains("Dashboard on") }, worker.log)
+        let listed = try WorkerProcess.runCommand(["workers", "--db", url], workspace: workspace)
+        XCTAssertEqual(listed.status, 0, listed.stderr)
+        let stats = try WorkerProcess.runCommand(["stats", "--db", url], workspace: workspace)
+        XCTAssertEqual(stats.status, 0, stats.stderr)
+        worker.child.signal(SIGTERM)
+        XCTAssertEqual(worker.child.waitForExit(timeout: 30), 0, worker.log)
+        XCTAssertTrue(worker.log.contains("127.0.0.1:\(server.port)/\(database)"), worker.log)
+        let everything =
+            [worker.log, listed.stdout, listed.stderr, stats.stdout, stats.stderr]
+            + workspace.rows("SELECT * FROM workers").map { "\($0)" }
+        for text in everything {
+            XCTAssertFalse(text.contains(PostgresServer.passwordUserPassword), "the password leaked: \(text)")
+        }
+    }
+
     func testAServerThatIsDownAtStartIsWaitedForWithAMessageThenTheQueueRuns() throws {
         let server = try PostgresServer.shared
         let mock = try startMock(["--latency", "0.05"])

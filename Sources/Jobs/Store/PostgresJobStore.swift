@@ -4,12 +4,17 @@ import Reactor
 
 /// `JobStore` on PostgreSQL, for many workers on many hosts sharing one job table.
 ///
-/// Three connections, none of which blocks the loop:
+/// Four connections, none of which blocks the loop:
 /// - the writer (`WriterQueue`, its own thread, as on SQLite): every write whose logic reads
-///   between statements — completions and the pipeline steps they release, claims with the
-///   global caps, recovery, spend reservations — one transaction per batch, retried on a new
-///   connection when the server goes away, so outcomes of jobs that kept running meanwhile are
-///   written once it is back;
+///   between statements — completions and the pipeline steps they release, recovery, spend
+///   reservations — one transaction per batch, retried on a new connection when the server goes
+///   away, so outcomes of jobs that kept running meanwhile are written once it is back;
+/// - the claimer, a second writer thread for claims only (with the global caps). Each statement
+///   is a round trip to the server, so a wave of a hundred completions keeps the writer busy for
+///   a quarter of a second; claims behind it would leave the freed slots empty that long. Claims
+///   and completions touch different rows (queued and running), and a completion not yet
+///   committed still counts against a cap, so the two need no common transaction. The pipeline
+///   steps a completion releases are claimed on the notification its commit sends;
 /// - `reader`, libpq in non-blocking mode on the loop: the cheap reads and the batched lease
 ///   renewals, pipelined;
 /// - `listener`, on the loop: LISTEN `reactor_jobs`, which the table's statement trigger
@@ -19,6 +24,7 @@ public final class PostgresJobStore: JobStore {
     let loop: EventLoop
     private let log: WorkerLog
     private let writer: WriterQueue
+    private let claimer: WriterQueue
     private let reader: PGConnection
     private let listener: PGConnection
     private let target: String
@@ -31,6 +37,7 @@ public final class PostgresJobStore: JobStore {
     /// Runs on the loop when the database says new work may be there (a notification, a reconnect).
     public var onChange: () -> Void = {}
     private let iterationWrites: IterationWrites
+    private let iterationClaims: IterationWrites
     private var reconnectDelay: [ObjectIdentifier: Double] = [:]
     /// Connections with a connect under way (libpq allows one at a time).
     private var connecting: Set<ObjectIdentifier> = []
@@ -60,8 +67,13 @@ public final class PostgresJobStore: JobStore {
         writer = WriterQueue(storeName: "PostgreSQL at \(target)", loop: loop, log: log) {
             try PostgresSQLConnection(url: url)
         }
+        claimer = WriterQueue(storeName: "PostgreSQL at \(target) (claims)", loop: loop, log: log) {
+            try PostgresSQLConnection(url: url)
+        }
         iterationWrites = IterationWrites(loop: loop, writer: writer)
+        iterationClaims = IterationWrites(loop: loop, writer: claimer)
         try writer.start()
+        try claimer.start()
         reader = PGConnection(url: parsed, loop: loop)
         listener = PGConnection(url: parsed, loop: loop)
     }
@@ -239,7 +251,7 @@ public final class PostgresJobStore: JobStore {
             limit: limit, excluded: keys, now: now, owner: owner,
             leaseUntil: Date().timeIntervalSince1970 + leaseSeconds,
             caps: globalCaps)
-        enqueue(.answering([ClaimedJob](), on: loop, reply: completion) { try claim.run(on: $0) })
+        iterationClaims.add(.answering([ClaimedJob](), on: loop, reply: completion) { try claim.run(on: $0) })
     }
 
     public func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void) {
@@ -295,11 +307,13 @@ public final class PostgresJobStore: JobStore {
     public func close(_ done: @escaping () -> Void) {
         closed = true
         iterationWrites.handOver()
+        iterationClaims.handOver()
         for timer in reconnectTimers.values { timer.stop() }
         reader.close()
         listener.close()
         let reply = LoopBound(done, on: loop)
-        writer.stop { reply.value() }
+        let writer = writer
+        claimer.stop { writer.stop { reply.value() } }
     }
 
     /// Collects a write for the end of this loop iteration (off the loop: straight to the writer).
