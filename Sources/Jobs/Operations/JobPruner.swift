@@ -56,7 +56,7 @@ public struct JobPruner {
             }
             if !dryRun && !entries.isEmpty {
                 let ids = JSONValue.array(entries.map { .number(Double($0.id)) }).jsonString()
-                try connection.run("DELETE FROM jobs WHERE id IN \(dialect.integers(in: "?1"))", [.text(ids)])
+                try connection.run("DELETE FROM jobs WHERE \(dialect.member("id", ofIntegers: "?1"))", [.text(ids)])
                 // A pipeline goes with its last job: prune takes a pipeline only when all of it is old.
                 try connection.run(
                     "DELETE FROM pipelines WHERE NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.pipeline_id = pipelines.id)")

@@ -71,7 +71,7 @@ struct PostgresClaim: Sendable {
 
     private static let markClaimed = """
         UPDATE jobs SET \(StoreSQL.claimedSet(.postgres))
-        WHERE id IN \(SQLDialect.postgres.integers(in: "?1")) AND status = \(StoreSQL.word(.queued))
+        WHERE \(SQLDialect.postgres.member("id", ofIntegers: "?1")) AND status = \(StoreSQL.word(.queued))
         RETURNING \(StoreSQL.claimedColumns(.postgres))
         """
 

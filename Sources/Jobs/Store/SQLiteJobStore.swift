@@ -85,7 +85,7 @@ public final class SQLiteJobStore: JobStore {
         if !ids.isEmpty {
             let rows =
                 (try? reader.query(
-                    "SELECT id, status, result FROM jobs WHERE id IN \(SQLDialect.sqlite.integers(in: "?1"))",
+                    "SELECT id, status, result FROM jobs WHERE \(SQLDialect.sqlite.member("id", ofIntegers: "?1"))",
                     [.text(StoreSQL.jsonIDs(ids))])) ?? []
             for row in rows {
                 guard let id = row["id"]?.int else { continue }

@@ -77,7 +77,7 @@ public enum StoreSQL {
         """
     }
 
-    /// A JSON array of ids, for `SQLDialect.integers(in:)`.
+    /// A JSON array of ids, for `SQLDialect.member(_:ofIntegers:)`.
     public static func jsonIDs(_ ids: [Int64]) -> String {
         "[" + ids.map(String.init).joined(separator: ",") + "]"
     }

@@ -86,7 +86,7 @@ enum StoreUpdates {
         case .heartbeat(let owner, let ids, let until, let activity):
             if !ids.isEmpty {
                 try connection.run(
-                    "UPDATE jobs SET lease_until = ?1 WHERE lease_owner = ?2 AND id IN \(connection.dialect.integers(in: "?3"))",
+                    "UPDATE jobs SET lease_until = ?1 WHERE lease_owner = ?2 AND \(connection.dialect.member("id", ofIntegers: "?3"))",
                     [.real(until), .text(owner), .text(StoreSQL.jsonIDs(ids))])
             }
             try connection.run(

@@ -168,6 +168,29 @@ final class LibPQConnection {
         return LibPQResult(result)
     }
 
+    /// Prepares `statement` as `name` (`PQprepare`, with its parameters' types) and waits:
+    /// `.completed` when it was prepared.
+    func prepareWaiting(_ statement: PGStatement, name: String) -> LibPQResult? {
+        guard let raw else { return nil }
+        let result = LibPQParameters(statement.params).withArrays { count, types, _, _, _ in
+            PQprepare(raw, name, statement.sql, count, types)
+        }
+        guard let result else { return nil }
+        defer { PQclear(result) }
+        return LibPQResult(result)
+    }
+
+    /// Runs the statement prepared as `name` with `params` (`PQexecPrepared`) and waits.
+    func executePreparedWaiting(name: String, _ params: [SQLiteValue]) -> LibPQResult? {
+        guard let raw else { return nil }
+        let result = LibPQParameters(params).withArrays { count, _, values, lengths, formats in
+            PQexecPrepared(raw, name, count, values, lengths, formats, 0)
+        }
+        guard let result else { return nil }
+        defer { PQclear(result) }
+        return LibPQResult(result)
+    }
+
     /// Runs text that may hold several statements (`PQexec`) and waits; the last result.
     func executeScriptWaiting(_ sql: String) -> LibPQResult? {
         guard let raw, let result = PQexec(raw, sql) else { return nil }

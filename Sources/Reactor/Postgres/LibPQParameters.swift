@@ -29,6 +29,10 @@ struct LibPQParameters {
         }
     }
 
+    /// The parameters' type OIDs as text: with the SQL, what a prepared statement is kept by
+    /// (the types are fixed when it is prepared).
+    var typeSignature: String { types.map { String($0) }.joined(separator: ",") }
+
     private mutating func append(type: Oid, _ value: Data?, format: Int32) {
         types.append(type)
         encoded.append(value)

@@ -7,6 +7,11 @@ public final class PGBlockingConnection {
     public let url: PGConnectionURL
     private let connection: LibPQConnection
     private let target: String
+    /// Statements prepared on this connection, by SQL text and parameter types. A writer runs
+    /// the same few dozen statements all day; preparing spares the server parsing and planning
+    /// each one every time (the claim's CTE most). Bounded: text built at run time would grow it.
+    private var prepared: [String: String] = [:]
+    private static let mostPrepared = 256
 
     /// Connects and waits, at most `connectTimeout` seconds (libpq's `connect_timeout`; a
     /// `connect_timeout` in the URL wins).
@@ -36,7 +41,13 @@ public final class PGBlockingConnection {
     public func run(_ sql: String, _ params: [SQLiteValue] = []) throws(PGError) -> PGQueryResult {
         let statement = PGStatement(sql, params)
         try checkSendable(statement)
-        return try check(connection.executeWaiting(statement))
+        let key = statement.sql + "\u{1}" + LibPQParameters(params).typeSignature
+        if let name = prepared[key] { return try check(connection.executePreparedWaiting(name: name, params)) }
+        guard prepared.count < Self.mostPrepared else { return try check(connection.executeWaiting(statement)) }
+        let name = "rw_\(prepared.count + 1)"
+        _ = try check(connection.prepareWaiting(statement, name: name))
+        prepared[key] = name
+        return try check(connection.executePreparedWaiting(name: name, params))
     }
 
     /// Runs text of several statements separated by semicolons (a schema script), without

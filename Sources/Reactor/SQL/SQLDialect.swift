@@ -49,12 +49,13 @@ public enum SQLDialect: Sendable, Equatable {
         }
     }
 
-    /// The integers of a JSON array given as the parameter `parameter` (`?2`), as a subquery:
-    /// `id IN <this>`.
-    public func integers(in parameter: String) -> String {
+    /// `column` is one of the integers of the JSON array `parameter`. On PostgreSQL an array the
+    /// planner sees as one (`= ANY`), so a key column is probed through its index: `IN (SELECT …)`
+    /// let it hash-join against every row of another index when its statistics were stale.
+    public func member(_ column: String, ofIntegers parameter: String) -> String {
         switch self {
-        case .sqlite: "(SELECT value FROM json_each(\(parameter)))"
-        case .postgres: "(SELECT jsonb_array_elements_text(\(parameter)::jsonb)::bigint)"
+        case .sqlite: "\(column) IN (SELECT value FROM json_each(\(parameter)))"
+        case .postgres: "\(column) = ANY(ARRAY(SELECT jsonb_array_elements_text(\(parameter)::jsonb)::bigint))"
         }
     }
 
