@@ -4,17 +4,11 @@ import Reactor
 
 /// `JobStore` on PostgreSQL, for many workers on many hosts sharing one job table.
 ///
-/// Four connections, none of which blocks the loop:
+/// Three connections, none of which blocks the loop:
 /// - the writer (`WriterQueue`, its own thread, as on SQLite): every write whose logic reads
-///   between statements — completions and the pipeline steps they release, recovery, spend
-///   reservations — one transaction per batch, retried on a new connection when the server goes
+///   between statements — completions and the pipeline steps they release, claims with the
+///   global caps, recovery, spend reservations — one transaction per batch, retried on a new connection when the server goes
 ///   away, so outcomes of jobs that kept running meanwhile are written once it is back;
-/// - the claimer, a second writer thread for claims only (with the global caps). Each statement
-///   is a round trip to the server, so a wave of a hundred completions keeps the writer busy for
-///   a quarter of a second; claims behind it would leave the freed slots empty that long. Claims
-///   and completions touch different rows (queued and running), and a completion not yet
-///   committed still counts against a cap, so the two need no common transaction. The pipeline
-///   steps a completion releases are claimed on the notification its commit sends;
 /// - `reader`, libpq in non-blocking mode on the loop: the cheap reads and the batched lease
 ///   renewals, pipelined;
 /// - `listener`, on the loop: LISTEN `reactor_jobs`, which the table's statement trigger
@@ -24,7 +18,6 @@ public final class PostgresJobStore: JobStore {
     let loop: EventLoop
     private let log: WorkerLog
     private let writer: WriterQueue
-    private let claimer: WriterQueue
     private let reader: PGConnection
     private let listener: PGConnection
     private let target: String
@@ -37,7 +30,6 @@ public final class PostgresJobStore: JobStore {
     /// Runs on the loop when the database says new work may be there (a notification, a reconnect).
     public var onChange: () -> Void = {}
     private let iterationWrites: IterationWrites
-    private let iterationClaims: IterationWrites
     private var reconnectDelay: [ObjectIdentifier: Double] = [:]
     /// Connections with a connect under way (libpq allows one at a time).
     private var connecting: Set<ObjectIdentifier> = []
@@ -67,19 +59,8 @@ public final class PostgresJobStore: JobStore {
         writer = WriterQueue(storeName: "PostgreSQL at \(target)", loop: loop, log: log) {
             try PostgresSQLConnection(url: url)
         }
-        claimer = WriterQueue(storeName: "PostgreSQL at \(target) (claims)", loop: loop, log: log) {
-            let connection = try PostgresSQLConnection(url: url)
-            // The claim must walk the queued rows' index in its order and stop at the limit. Right
-            // after a big insert the table's statistics still say "a few rows", and the planner
-            // reads every queued row with a bitmap scan and sorts them instead: 10 ms per claim at
-            // 20,000 queued (auto_explain, bench/postgres.py). This connection runs claims only.
-            try connection.execute("SET enable_bitmapscan = off; SET enable_sort = off")
-            return connection
-        }
         iterationWrites = IterationWrites(loop: loop, writer: writer)
-        iterationClaims = IterationWrites(loop: loop, writer: claimer)
         try writer.start()
-        try claimer.start()
         reader = PGConnection(url: parsed, loop: loop)
         listener = PGConnection(url: parsed, loop: loop)
     }
@@ -257,7 +238,9 @@ public final class PostgresJobStore: JobStore {
             limit: limit, excluded: keys, now: now, owner: owner,
             leaseUntil: Date().timeIntervalSince1970 + leaseSeconds,
             caps: globalCaps)
-        iterationClaims.add(.answering([ClaimedJob](), on: loop, reply: completion) { try claim.run(on: $0) })
+        // In the writer's batch, after the completions that freed the slots: a separate claim
+        // connection committed first and let readers see more than MAX_CONCURRENT_JOBS running.
+        enqueue(.answering([ClaimedJob](), on: loop, reply: completion) { try claim.run(on: $0) })
     }
 
     public func recoverAbandonedJobs(now: Double, completion: @escaping (Int) -> Void) {
@@ -313,13 +296,11 @@ public final class PostgresJobStore: JobStore {
     public func close(_ done: @escaping () -> Void) {
         closed = true
         iterationWrites.handOver()
-        iterationClaims.handOver()
         for timer in reconnectTimers.values { timer.stop() }
         reader.close()
         listener.close()
         let reply = LoopBound(done, on: loop)
-        let writer = writer
-        claimer.stop { writer.stop { reply.value() } }
+        writer.stop { reply.value() }
     }
 
     /// Collects a write for the end of this loop iteration (off the loop: straight to the writer).
