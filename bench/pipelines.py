@@ -45,16 +45,7 @@ class Mock(b.Mock):
     """The bench mock with Kling task times, and every provider a pipeline uses pointed at it."""
 
     def __init__(self, latency, directory, task_seconds=1):
-        self.log = open(os.path.join(directory, "mock.log"), "w")
-        self.process = subprocess.Popen(
-            [b.binary("mock-providers"), "--port", "0", "--latency", str(latency), "--task-seconds",
-             str(task_seconds), "--log-limit", "1000"],
-            stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True)
-        line = self.process.stdout.readline()
-        self.base_url = line.split("listening on ", 1)[1].split()[0] if "listening on " in line else None
-        if not self.base_url:
-            self.stop()
-            raise SystemExit(f"mock-providers did not start: {line!r}")
+        super().__init__(latency, directory, ["--task-seconds", str(task_seconds)])
 
     def environment(self):
         return {
@@ -105,8 +96,6 @@ def run(count, steps, capacity, latency, task_seconds, timeout):
     mock = Mock(latency, directory, task_seconds)
     database = os.path.join(directory, "jobs.db")
     try:
-        subprocess.run([b.binary("reactor-worker"), "enqueue", "image_generation", "--params", b.PARAMS, "--count",
-                        "0", "--db", database], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=directory)
         submit(directory, database, count, steps)
         result = b.run_to_drain("reactor", directory, mock, capacity, timeout, mock.environment())
     finally:

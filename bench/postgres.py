@@ -20,9 +20,10 @@ in the same run for comparison.
 Needs: postgresql-15 (server binaries in /usr/lib/postgresql/15/bin) and python3-psycopg2 (apt),
 and the release binaries (`swift build -c release --scratch-path .build-bench`).
 
-Run:  bench/postgres.py                                   # the issue's runs (about 5 minutes)
+Run:  bench/postgres.py                                   # the issue's runs (about 8 minutes)
       bench/postgres.py --runs pg:3:20000:1:500 --rows 0  # one run, no pickup
-Each run is STORE:K:N:L:C (STORE sqlite or pg).
+Each run is STORE:K:N:L:C (STORE sqlite or pg). BENCH_PG_CONF="name = value; …" adds server
+settings (experiments: `synchronous_commit = off`, `shared_preload_libraries = 'pg_stat_statements'`).
 """
 
 import argparse
@@ -35,7 +36,6 @@ import signal
 import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -133,7 +133,7 @@ def rows_of(store, where):
     if store.startswith("postgres://"):
         connection = psycopg2.connect(store)
         cursor = connection.cursor()
-        cursor.execute(f"""SELECT status, count(*) FROM jobs GROUP BY status""")
+        cursor.execute("SELECT status, count(*) FROM jobs GROUP BY status")
         statuses = dict(cursor.fetchall())
         cursor.execute(f"""SELECT extract(epoch FROM min(started_at::timestamptz)),
                                   extract(epoch FROM max(finished_at::timestamptz)) FROM jobs WHERE {where}""")
@@ -159,7 +159,7 @@ def one_run(server, store_kind, workers, count, latency, capacity, timeout):
             [b.binary("reactor-worker"), "enqueue", "image_generation", "--params", b.PARAMS, "--count", str(count),
              "--db", store], check=True, stdout=subprocess.DEVNULL, cwd=directory)
         before = (mock.cpu_seconds(), server.cpu_seconds(), b.machine_busy_seconds())
-        processes, logs, worker_cpu = [], [], 0.0
+        processes, logs = [], []
         for index in range(workers):
             log = open(os.path.join(directory, f"worker-{index + 1}.log"), "w")
             logs.append(log)

@@ -78,10 +78,11 @@ def empty_trash():
 class Mock:
     """`mock-providers --port 0` with a fixed latency; stopped by `stop()` or on exit."""
 
-    def __init__(self, latency, directory):
+    def __init__(self, latency, directory, arguments=()):
         self.log = open(os.path.join(directory, "mock.log"), "w")
         self.process = subprocess.Popen(
-            [binary("mock-providers"), "--port", "0", "--latency", str(latency), "--log-limit", "1000"],
+            [binary("mock-providers"), "--port", "0", "--latency", str(latency), "--log-limit", "1000",
+             *arguments],
             stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True)
         line = self.process.stdout.readline()  # the one line it prints after binding
         found = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)

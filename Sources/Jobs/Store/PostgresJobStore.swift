@@ -7,8 +7,9 @@ import Reactor
 /// Three connections, none of which blocks the loop:
 /// - the writer (`WriterQueue`, its own thread, as on SQLite): every write whose logic reads
 ///   between statements — completions and the pipeline steps they release, claims with the
-///   global caps, recovery, spend reservations — one transaction per batch, retried on a new connection when the server goes
-///   away, so outcomes of jobs that kept running meanwhile are written once it is back;
+///   global caps, recovery, spend reservations — one transaction per batch, retried on a new
+///   connection when the server goes away, so outcomes of jobs that kept running meanwhile are
+///   written once it is back;
 /// - `reader`, libpq in non-blocking mode on the loop: the cheap reads and the batched lease
 ///   renewals, pipelined;
 /// - `listener`, on the loop: LISTEN `reactor_jobs`, which the table's statement trigger

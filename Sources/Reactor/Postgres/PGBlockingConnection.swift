@@ -9,8 +9,11 @@ public final class PGBlockingConnection {
     private let target: String
     /// Statements prepared on this connection, by SQL text and parameter types. A writer runs
     /// the same few dozen statements all day; preparing spares the server parsing and planning
-    /// each one every time (the claim's CTE most). Bounded: text built at run time would grow it.
+    /// each one every time (the claim's CTE most). A statement is prepared on its second run, so
+    /// a one-shot command pays no extra round trip. Bounded: text built at run time would grow it.
     private var prepared: [String: String] = [:]
+    private var seenOnce: Set<String> = []
+    private var preparedCount = 0
     private static let mostPrepared = 256
 
     /// Connects and waits, at most `connectTimeout` seconds (libpq's `connect_timeout`; a
@@ -42,13 +45,29 @@ public final class PGBlockingConnection {
         let statement = PGStatement(sql, params)
         try checkSendable(statement)
         let key = statement.sql + "\u{1}" + LibPQParameters(params).typeSignature
-        if let name = prepared[key] { return try check(connection.executePreparedWaiting(name: name, params)) }
-        guard prepared.count < Self.mostPrepared else { return try check(connection.executeWaiting(statement)) }
-        let name = "rw_\(prepared.count + 1)"
+        if let name = prepared[key] {
+            do {
+                return try check(connection.executePreparedWaiting(name: name, params))
+            } catch let error where error.sqlState == Self.staleResultType {
+                // Another worker's migration changed a table under a prepared `SELECT *`: plan
+                // it afresh from now on (inside a transaction the error stands, and the writer
+                // retries the batch).
+                prepared[key] = nil
+                throw error
+            }
+        }
+        guard preparedCount < Self.mostPrepared, !seenOnce.insert(key).inserted else {
+            return try check(connection.executeWaiting(statement))
+        }
+        preparedCount += 1
+        let name = "rw_\(preparedCount)"
         _ = try check(connection.prepareWaiting(statement, name: name))
         prepared[key] = name
         return try check(connection.executePreparedWaiting(name: name, params))
     }
+
+    /// "cached plan must not change result type" (feature_not_supported).
+    private static let staleResultType = "0A000"
 
     /// Runs text of several statements separated by semicolons (a schema script), without
     /// parameters. Unless the text has its own BEGIN/COMMIT, the statements run as one
