@@ -43,6 +43,12 @@ struct MockProvidersCommand: AsyncParsableCommand {
     @Option(help: "Seconds from submit until an async task reaches its terminal state.")
     var taskSeconds: Double = 1
 
+    @Option(
+        help:
+            "Seconds a Kling or Seedance task takes, as MIN:MAX (drawn evenly per task) or one value; default --task-seconds."
+    )
+    var videoTaskSeconds: String?
+
     @Option(help: "Fraction of provider requests answered with 500/503 in the provider's error shape.")
     var failRate: Double = 0
 
@@ -76,6 +82,9 @@ struct MockProvidersCommand: AsyncParsableCommand {
     @Option(help: "Size in bytes of every downloaded video (padded with a `free` box); 0 serves the fixture as is.")
     var videoBytes = 0
 
+    @Option(help: "Bytes per second each video download is sent at (a CDN's per-connection rate); 0: unlimited.")
+    var videoRate = 0
+
     @Option(help: "Most provider requests kept in the /_mock/requests log.")
     var logLimit = 100_000
 
@@ -96,11 +105,28 @@ struct MockProvidersCommand: AsyncParsableCommand {
                 throw ValidationError("\(name) must be a number of seconds >= 0, got \(value)")
             }
         }
+        _ = try parsedVideoTaskSeconds()
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be 0…65535, got \(port)") }
         guard logLimit > 0 else { throw ValidationError("--log-limit must be positive, got \(logLimit)") }
         guard (0...(4 << 30)).contains(videoBytes) else {
             throw ValidationError("--video-bytes must be 0…4294967296, got \(videoBytes)")
         }
+        guard videoRate >= 0 else {
+            throw ValidationError("--video-rate must be bytes per second >= 0, got \(videoRate)")
+        }
+    }
+
+    /// `--video-task-seconds` as a range: "20:60", or "30" for exactly 30.
+    func parsedVideoTaskSeconds() throws -> ClosedRange<Double>? {
+        guard let videoTaskSeconds else { return nil }
+        let parts = videoTaskSeconds.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+        guard (1...2).contains(parts.count), let low = parts.first!, let high = parts.last!, low >= 0,
+            high >= low, high.isFinite
+        else {
+            throw ValidationError(
+                "--video-task-seconds must be seconds as MIN:MAX (e.g. 20:60) or one number, got '\(videoTaskSeconds)'")
+        }
+        return low...high
     }
 
     /// The fault configuration the flags describe.
@@ -113,6 +139,7 @@ struct MockProvidersCommand: AsyncParsableCommand {
         ]
         for case (let provider, let value?) in overrides { config.latencyByProvider[provider] = value }
         config.taskSeconds = taskSeconds
+        config.videoTaskSeconds = try? parsedVideoTaskSeconds()
         config.failRate = failRate
         config.rateLimitRate = rateLimitRate
         config.retryAfter = retryAfter
@@ -129,7 +156,8 @@ struct MockProvidersCommand: AsyncParsableCommand {
             settings: MockSettings(initial: initialConfig, random: random),
             recorder: RequestRecorder(limit: logLimit), tasks: TaskStore(), fixtures: fixtures, random: random,
             kling: KlingCredentials(accessKey: klingAccessKey, secretKey: klingSecretKey),
-            videos: VideoDownloads(fixture: fixtures.video, tagged: tagVideos, size: videoBytes)
+            videos: VideoDownloads(
+                fixture: fixtures.video, tagged: tagVideos, size: videoBytes, bytesPerSecond: videoRate)
         )
         let urlHost = Self.urlHost(for: host)
         let app = Application(

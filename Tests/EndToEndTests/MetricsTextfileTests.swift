@@ -92,6 +92,8 @@ final class MetricsTextfileTests: XCTestCase {
         XCTAssertEqual(final["reactor_worker_output_bytes_waiting"], 0, "every output is on the disk")
         XCTAssertEqual(final["reactor_worker_downloads_waiting_for_disk"], 0)
         XCTAssertNotNil(final["reactor_worker_answer_pauses_total"])
+        let stall = try XCTUnwrap(final["reactor_worker_loop_longest_iteration_seconds"])
+        XCTAssertTrue(stall > 0 && stall < 60, "the loop worked, in seconds: \(stall)")
         let series = "type=\"image_generation\",provider=\"openai\""
         XCTAssertEqual(final["reactor_worker_job_runs_total{\(series),outcome=\"completed\"}"], 5)
         XCTAssertEqual(final["reactor_worker_job_duration_seconds_count{\(series)}"], 5)

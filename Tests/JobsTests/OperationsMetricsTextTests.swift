@@ -41,6 +41,7 @@ final class OperationsMetricsTextTests: XCTestCase {
         withDisk.outputBytesWaiting = 3_145_728
         withDisk.downloadsWaitingForDisk = 2
         withDisk.answerPauses = 5
+        withDisk.loopLongestIteration = 0.25
         var sample = MetricsSample(scheduler: withDisk, counters: counters, startedAt: 100, takenAt: 200)
         sample.jobCounts = [("image_generation", "completed", 7)]
         sample.queuedNow = 4
@@ -55,6 +56,7 @@ final class OperationsMetricsTextTests: XCTestCase {
         XCTAssertTrue(text.contains("reactor_worker_downloads_waiting_for_disk 2\n"))
         XCTAssertTrue(
             text.contains("# TYPE reactor_worker_answer_pauses_total counter\nreactor_worker_answer_pauses_total 5\n"))
+        XCTAssertTrue(text.contains("reactor_worker_loop_longest_iteration_seconds 0.25\n"))
         XCTAssertTrue(
             text.contains(
                 "reactor_worker_job_duration_seconds_bucket{type=\"image_generation\",provider=\"openai\",le=\"2.5\"} 1\n"

@@ -30,10 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "curl_multi_epoll.h"
+
 static const char *body = "{\"model\":\"gpt-image-1\",\"prompt\":\"a lighthouse at dusk, oil painting\"}";
 
-static int poller;
-static double timer_deadline = -1;  // curl's next timeout, monotonic seconds; -1 = none
 static CURLM *multi;
 static const char *url;
 static struct curl_slist *headers;
@@ -56,12 +56,6 @@ static pthread_mutex_t lists_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_ready = PTHREAD_COND_INITIALIZER;
 static Answer *to_write, *to_write_last, *written;  // to_write in arrival order, as the worker's queues
 static int written_signal;
-
-static double now(void) {
-    struct timespec time;
-    clock_gettime(CLOCK_MONOTONIC, &time);
-    return time.tv_sec + time.tv_nsec / 1e9;
-}
 
 static size_t discard(char *data, size_t size, size_t count, void *user) {
     (void)data;
@@ -144,28 +138,6 @@ static void *writer(void *unused) {
         if (write(written_signal, &one, sizeof one) != sizeof one) abort();
     }
     return NULL;
-}
-
-static int watch_socket(CURL *easy, curl_socket_t socket, int what, void *user, void *socket_user) {
-    (void)easy;
-    (void)user;
-    (void)socket_user;
-    if (what == CURL_POLL_REMOVE) {
-        epoll_ctl(poller, EPOLL_CTL_DEL, socket, NULL);  // fails harmlessly once curl closed it
-        return 0;
-    }
-    struct epoll_event event = {0};
-    event.data.fd = socket;
-    event.events = ((what & CURL_POLL_IN) ? EPOLLIN : 0) | ((what & CURL_POLL_OUT) ? EPOLLOUT : 0);
-    if (epoll_ctl(poller, EPOLL_CTL_MOD, socket, &event) != 0) epoll_ctl(poller, EPOLL_CTL_ADD, socket, &event);
-    return 0;
-}
-
-static int set_timer(CURLM *handle, long milliseconds, void *user) {
-    (void)handle;
-    (void)user;
-    timer_deadline = milliseconds < 0 ? -1 : now() + milliseconds / 1000.0;
-    return 0;
 }
 
 static void start_one(void) {
@@ -257,7 +229,9 @@ int main(int argc, char **argv) {
     headers = curl_slist_append(NULL, "Expect:");
     headers = curl_slist_append(headers, "Content-Type: application/json");
     headers = curl_slist_append(headers, "Authorization: Bearer sk-bench-openai-key");
-    poller = epoll_create1(EPOLL_CLOEXEC);
+    multi = curl_multi_init();
+    watch_multi(multi);
+    written_signal = -1;
     if (output_root) {
         written_signal = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         struct epoll_event event = {.events = EPOLLIN, .data.fd = written_signal};
@@ -267,34 +241,10 @@ int main(int argc, char **argv) {
             pthread_create(&thread, NULL, writer, NULL);
         }
     }
-    multi = curl_multi_init();
-    curl_multi_setopt(multi, CURLMOPT_SOCKETFUNCTION, watch_socket);
-    curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, set_timer);
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, capacity < 16 ? 16L : capacity);
     for (long i = 0; i < capacity && i < total; i++) start_one();
-    struct epoll_event events[256];
-    int running = 0;
     while (finished < total) {
-        int wait = -1;
-        if (timer_deadline >= 0) {
-            double remaining = timer_deadline - now();
-            wait = remaining <= 0 ? 0 : (int)(remaining * 1000) + 1;
-        }
-        int ready = epoll_wait(poller, events, 256, wait);
-        for (int i = 0; i < ready; i++) {
-            if (output_root && events[i].data.fd == written_signal) {
-                collect_written();
-                continue;
-            }
-            int flags = ((events[i].events & EPOLLIN) ? CURL_CSELECT_IN : 0) |
-                        ((events[i].events & EPOLLOUT) ? CURL_CSELECT_OUT : 0) |
-                        ((events[i].events & (EPOLLERR | EPOLLHUP)) ? CURL_CSELECT_ERR : 0);
-            curl_multi_socket_action(multi, events[i].data.fd, flags, &running);
-        }
-        if (timer_deadline >= 0 && timer_deadline <= now()) {
-            timer_deadline = -1;
-            curl_multi_socket_action(multi, CURL_SOCKET_TIMEOUT, 0, &running);
-        }
+        turn(multi, written_signal, collect_written);
         collect_finished();
     }
     struct rusage usage;

@@ -79,6 +79,11 @@ public enum MetricsTextfile {
             "reactor_worker_answer_pauses_total", .counter,
             help: "Times this worker stopped reading provider answers because output files waited for the disk.")
         out.sample("reactor_worker_answer_pauses_total", [], Double(sample.scheduler.answerPauses))
+        out.family(
+            "reactor_worker_loop_longest_iteration_seconds", .gauge,
+            help: "Longest one event-loop iteration has been busy since start: the most a timer or socket waited.")
+        out.sample(
+            "reactor_worker_loop_longest_iteration_seconds", [], sample.scheduler.loopLongestIteration)
 
         let counters = sample.counters
         let series = counters.runs.keys.sorted { ($0.type, $0.provider) < ($1.type, $1.provider) }

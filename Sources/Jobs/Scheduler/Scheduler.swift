@@ -98,6 +98,7 @@ public final class Scheduler {
         snapshot.outputBytesWaiting = outputBudget.pendingBytes + http.downloadBytesWaiting
         snapshot.downloadsWaitingForDisk = http.downloadsWaitingForDisk
         snapshot.answerPauses = outputBudget.pauses
+        snapshot.loopLongestIteration = loop.longestIteration
         return snapshot
     }
 

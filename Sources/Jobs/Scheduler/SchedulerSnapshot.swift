@@ -40,6 +40,9 @@ public struct SchedulerSnapshot: Sendable {
     /// Times this worker stopped reading provider answers because decoded outputs waited for
     /// the disk (never reset).
     public var answerPauses = 0
+    /// The longest the loop has been busy in one iteration since it started, in seconds: the
+    /// most any timer or socket has waited for it.
+    public var loopLongestIteration: Double = 0
 
     public init(active: [ActiveJob], capacity: Int) {
         self.active = active

@@ -8,6 +8,9 @@ struct FaultConfig: Sendable {
     var latencyByProvider: [Provider: Double] = [:]
     /// Seconds from submit until an async task reaches its terminal state.
     var taskSeconds: Double = 1
+    /// Kling and Seedance tasks instead take a time drawn evenly from this range, as real video
+    /// renders vary (nil: `taskSeconds`).
+    var videoTaskSeconds: ClosedRange<Double>?
     /// Fraction of provider requests answered with 500 or 503.
     var failRate: Double = 0
     /// Fraction answered with 429 and `Retry-After`.
@@ -64,9 +67,16 @@ final class MockSettings: Sendable {
         return RequestPlan(
             outcome: outcome,
             latency: headers.latency ?? snapshot.latencyByProvider[provider] ?? snapshot.latency,
-            taskSeconds: headers.taskSeconds ?? snapshot.taskSeconds,
+            taskSeconds: headers.taskSeconds ?? videoTaskSeconds(provider, snapshot) ?? snapshot.taskSeconds,
             retryAfter: snapshot.retryAfter
         )
+    }
+
+    /// A video task's time from `videoTaskSeconds`, for the two providers that render videos (Ark's
+    /// images answer at once, so its task time only ever applies to Seedance).
+    private func videoTaskSeconds(_ provider: Provider, _ config: FaultConfig) -> Double? {
+        guard let range = config.videoTaskSeconds, provider == .kling || provider == .ark else { return nil }
+        return range.lowerBound + random.unit() * (range.upperBound - range.lowerBound)
     }
 
     /// One uniform draw split across the fault rates in a fixed order (hang, 5xx, 429, malformed).

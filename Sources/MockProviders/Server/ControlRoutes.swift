@@ -97,7 +97,8 @@ struct ControlRoutes: Sendable {
     static func json(_ task: MockTask) -> JSONValue {
         [
             "id": .string(task.id), "kind": .string(task.kind.rawValue), "external_id": .optional(task.externalID),
-            "created_at": .number(task.createdAt), "phase": .string("\(task.phase())"),
+            "created_at": .number(task.createdAt), "seconds": .number(task.duration),
+            "phase": .string("\(task.phase())"),
             "details": .object(task.details),
         ]
     }
@@ -110,7 +111,9 @@ struct ControlRoutes: Sendable {
         if path.hasSuffix(".mp4") {
             services.recorder.countDownload()
             let name = String(path.split(separator: "/").last?.dropLast(4) ?? "")
-            return fixture(services.videos.body(for: name), type: "video/mp4")
+            var fields = HTTPFields()
+            fields[.contentType] = "video/mp4"
+            return Response(status: .ok, headers: fields, body: services.videos.responseBody(for: name))
         }
         return MockReply.mockError(404, "no fixture for \(path); download URLs end in .png or .mp4").response
     }

@@ -29,6 +29,10 @@ public final class EventLoop: @unchecked Sendable {
     /// starts (it resets its flag on entry), and work handed over before `run()` is done in the
     /// drain that precedes `ev_run` — so a stop made there must be remembered here.
     private var stopRequested = false
+    /// Loop thread only: the longest time one iteration spent between waking and waiting again,
+    /// in seconds. No timer or socket can be served later than this, so it is the loop's worst
+    /// stall. Start-up work done before `ev_run` is left out.
+    public private(set) var longestIteration: Double = 0
 
     /// Creates a loop. Call `run()` on the thread that is to own it.
     public init() {
@@ -72,6 +76,8 @@ public final class EventLoop: @unchecked Sendable {
     public func run() {
         loopThread.withLock { $0 = pthread_self() }
         drainPending()
+        // Start-up work handed over before now is not a stall: the first iteration counts from here.
+        ev_now_update(raw)
         if !stopRequested { ev_run(raw, 0) }
         // Work handed over after the loop ended still runs, so callers waiting on it are not stranded.
         drainPending()
@@ -135,6 +141,15 @@ public final class EventLoop: @unchecked Sendable {
             handOverWork.removeAll()
             for item in handOvers { item() }
         } while !beforeSleepWork.isEmpty || !handOverWork.isEmpty
+        measureIteration()
+    }
+
+    /// `ev_now` is the time the loop woke at (libev refreshes it once per wake-up, and nothing
+    /// calls `updateNow` inside an iteration), so the distance to the clock now is this iteration's work. One
+    /// vDSO clock read per iteration.
+    private func measureIteration() {
+        let busy = ev_time() - ev_now(raw)
+        if busy > longestIteration { longestIteration = busy }
     }
 
     /// The loop's cached time in seconds (monotonic), as used by its timers.
