@@ -26,14 +26,9 @@ struct VideoDownloads: Sendable {
         shared = tagged ? nil : size > 0 ? Self.padded(fixture, tag: "mock-providers video", size: size) : fixture
     }
 
-    /// The body for the video named `name` ("kling-<task id>").
-    func body(for name: String) -> ByteBuffer {
-        shared ?? Self.padded(fixture, tag: "mock-providers video \(name)", size: size)
-    }
-
-    /// The response body for the video named `name`, paced at `bytesPerSecond` when one is set.
+    /// The response body for the video named `name` ("kling-<task id>"), paced at `bytesPerSecond` when one is set.
     func responseBody(for name: String) -> ResponseBody {
-        let bytes = body(for: name)
+        let bytes = shared ?? Self.padded(fixture, tag: "mock-providers video \(name)", size: size)
         guard bytesPerSecond > 0 else { return ResponseBody(byteBuffer: bytes) }
         let rate = bytesPerSecond
         // 50 slices a second: smooth enough that a download's rate is steady at any sample, few

@@ -56,6 +56,9 @@ public final class PGBlockingConnection {
                 throw error
             }
         }
+        // Texts built at run time are each seen once and never prepared; forgetting them all now
+        // and then keeps the set as bounded as the prepared statements.
+        if seenOnce.count >= 4 * Self.mostPrepared { seenOnce.removeAll() }
         guard preparedCount < Self.mostPrepared, !seenOnce.insert(key).inserted else {
             return try check(connection.executeWaiting(statement))
         }
