@@ -23,7 +23,8 @@ and the release binaries (`swift build -c release --scratch-path .build-bench`).
 Run:  bench/postgres.py                                   # the issue's runs (about 8 minutes)
       bench/postgres.py --runs pg:3:20000:1:500 --rows 0  # one run, no pickup
 Each run is STORE:K:N:L:C (STORE sqlite or pg). BENCH_PG_CONF="name = value; …" adds server
-settings (experiments: `synchronous_commit = off`, `shared_preload_libraries = 'pg_stat_statements'`).
+settings (experiments: `synchronous_commit = off`, `shared_preload_libraries = 'pg_stat_statements'`);
+with the latter, BENCH_PG_STATEMENTS=N prints the N statements run most often, per job.
 """
 
 import argparse
@@ -97,6 +98,11 @@ class Server:
         connection.cursor().execute(f"DROP DATABASE IF EXISTS {database}")
         connection.cursor().execute(f"CREATE DATABASE {database}")
         connection.close()
+        if STATEMENTS:
+            connection = psycopg2.connect(self.url(database))
+            connection.autocommit = True
+            connection.cursor().execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+            connection.close()
         return self.url(database)
 
     def cpu_seconds(self):
@@ -144,6 +150,24 @@ def rows_of(store, where):
     return figures["statuses"], figures["makespan"]
 
 
+STATEMENTS = int(os.environ.get("BENCH_PG_STATEMENTS", "0"))
+
+
+def print_statements(store, count):
+    """The statements the server ran most, per job (BENCH_PG_STATEMENTS=N; needs
+    `shared_preload_libraries = 'pg_stat_statements'` in BENCH_PG_CONF)."""
+    connection = psycopg2.connect(store)
+    cursor = connection.cursor()
+    cursor.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    cursor.execute("""SELECT calls, total_exec_time, regexp_replace(left(query, 110), '\\s+', ' ', 'g')
+                      FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+                      ORDER BY calls DESC LIMIT %s""", (STATEMENTS,))
+    print("| calls/job | ms total | statement |\n| --- | --- | --- |")
+    for calls, total, query in cursor.fetchall():
+        print(f"| {calls / count:.2f} | {total:.0f} | `{query}` |")
+    connection.close()
+
+
 def one_run(server, store_kind, workers, count, latency, capacity, timeout):
     directory = b.workspace(f"{store_kind}-{workers}w-{count}-{capacity}")
     mock = b.Mock(latency, directory)
@@ -189,6 +213,8 @@ def one_run(server, store_kind, workers, count, latency, capacity, timeout):
         for log in logs:
             log.close()
         statuses, makespan = rows_of(store, "status = 'completed'")
+        if store_kind == "pg" and STATEMENTS:
+            print_statements(store, count)
         split = []
         for index in range(workers):
             with open(os.path.join(directory, f"worker-{index + 1}.log")) as log:
