@@ -15,13 +15,20 @@ import Reactor
 enum PipelineRelease {
     private static let waiting = StoreSQL.word(.waiting)
 
+    /// Whether any row waits at all: most completions belong to no pipeline and nothing waits, and
+    /// one indexed probe then spares looking for each one's dependants.
+    private static func anyWaiting(on connection: any SQLConnection) throws -> Bool {
+        !(try connection.query("SELECT 1 FROM jobs WHERE status = \(waiting) LIMIT 1", [])).isEmpty
+    }
+
     /// The waiting rows job `id` may hold up: in its pipeline, or naming it among their jobs.
     private static func dependants(of id: Int64, on connection: any SQLConnection) throws -> [[String: SQLiteValue]] {
-        // Most completions belong to no pipeline and nothing waits at all: one indexed probe.
-        guard !(try connection.query("SELECT 1 FROM jobs WHERE status = \(waiting) LIMIT 1", [])).isEmpty else {
-            return []
-        }
-        return try connection.query(
+        guard try anyWaiting(on: connection) else { return [] }
+        return try waitingOn(id, on: connection)
+    }
+
+    private static func waitingOn(_ id: Int64, on connection: any SQLConnection) throws -> [[String: SQLiteValue]] {
+        try connection.query(
             """
             SELECT w.* FROM jobs w, (SELECT pipeline_id FROM jobs WHERE id = ?1) j
             WHERE w.status = \(waiting)
@@ -30,10 +37,14 @@ enum PipelineRelease {
             """, [.integer(id)])
     }
 
-    /// After job `id` completed.
-    static func afterCompleted(_ id: Int64, on connection: any SQLConnection) throws {
-        for row in try dependants(of: id, on: connection) {
-            try releaseIfReady(row, on: connection)
+    /// After jobs `ids` completed (in the same transaction, all of them before any release: a
+    /// step that needs several of them is released once).
+    static func afterCompleted(_ ids: [Int64], on connection: any SQLConnection) throws {
+        guard !ids.isEmpty, try anyWaiting(on: connection) else { return }
+        for id in ids {
+            for row in try waitingOn(id, on: connection) {
+                try releaseIfReady(row, on: connection)
+            }
         }
     }
 

@@ -20,6 +20,8 @@ public struct JobEnqueuer {
     }
 
     public let store: JobStoreLocation
+    /// Rows at once from which the table's statistics are refreshed on PostgreSQL.
+    static let analyseAfter = 1000
 
     public init(store: JobStoreLocation) { self.store = store }
 
@@ -53,6 +55,11 @@ public struct JobEnqueuer {
         } catch {
             try? connection.execute("ROLLBACK")
             throw error
+        }
+        if connection.dialect == .postgres && jobs.count >= Self.analyseAfter {
+            // Until autovacuum's next round (up to a minute away) the planner would still think the
+            // queue as short as before this load, and every claim would sort all of it.
+            try? connection.execute("ANALYZE jobs")
         }
         return ids
     }

@@ -58,9 +58,15 @@ public final class PostgresJobStore: JobStore {
         databaseID = try JobSchema.databaseID(first)
         first.close()
         writer = WriterQueue(storeName: "PostgreSQL at \(target)", loop: loop, log: log) {
-            try PostgresSQLConnection(url: url)
+            let connection = try PostgresSQLConnection(url: url)
+            // The writer's statements are prepared, and a plan cached while a table was nearly
+            // empty (a fresh database) would keep scanning it whole as it grows, until autovacuum
+            // next analyses it: plan each run afresh (the parse is still saved), against the
+            // table's size now.
+            try connection.execute("SET plan_cache_mode = force_custom_plan")
+            return connection
         }
-        iterationWrites = IterationWrites(loop: loop, writer: writer)
+        iterationWrites = IterationWrites(loop: loop, writer: writer, mine: StoreSQL.ownLeaseCondition(owner))
         try writer.start()
         reader = PGConnection(url: parsed, loop: loop)
         listener = PGConnection(url: parsed, loop: loop)
@@ -219,17 +225,7 @@ public final class PostgresJobStore: JobStore {
 
     // MARK: Writes
 
-    public func record(_ update: JobUpdate) {
-        let mine = ownLeaseCondition
-        enqueue(
-            WriterQueue.Item(
-                apply: { connection in try StoreUpdates.apply(update, mine: mine, on: connection) }, afterCommit: nil))
-    }
-
-    /// `AND (lease_owner IS NULL OR lease_owner = '<owner>')`, as on SQLite.
-    private var ownLeaseCondition: String {
-        "AND (lease_owner IS NULL OR lease_owner = '\(owner.replacingOccurrences(of: "'", with: "''"))')"
-    }
+    public func record(_ update: JobUpdate) { iterationWrites.record(update) }
 
     public func claim(
         limit: Int, excluding keys: Set<String>, now: Double, completion: @escaping ([ClaimedJob]) -> Void

@@ -34,15 +34,14 @@ public final class SQLiteJobStore: JobStore {
         self.loop = loop
         self.owner = owner
         self.maxInterruptions = maxInterruptions
-        ownLeaseCondition =
-            "AND (lease_owner IS NULL OR lease_owner = '\(owner.replacingOccurrences(of: "'", with: "''"))')"
+        ownLeaseCondition = StoreSQL.ownLeaseCondition(owner)
         self.leaseSeconds = leaseSeconds
         writer = WriterQueue(storeName: "jobs.db", loop: loop, log: log) {
             let connection = try SQLiteConnection(path: path, busyTimeout: 5)
             try JobSchema.migrate(connection)
             return connection
         }
-        iterationWrites = IterationWrites(loop: loop, writer: writer)
+        iterationWrites = IterationWrites(loop: loop, writer: writer, mine: ownLeaseCondition)
         try writer.start()  // Migrates the schema before the reader looks at it.
         reader = try SQLiteConnection(path: path, busyTimeout: 1)
         databaseID = try JobSchema.databaseID(reader)
@@ -61,13 +60,7 @@ public final class SQLiteJobStore: JobStore {
         completion(!(rows ?? []).isEmpty)
     }
 
-    public func record(_ update: JobUpdate) {
-        let mine = ownLeaseCondition
-        enqueue(
-            WriterQueue.Item(
-                apply: { connection in try StoreUpdates.apply(update, mine: mine, on: connection) },
-                afterCommit: nil))
-    }
+    public func record(_ update: JobUpdate) { iterationWrites.record(update) }
 
     public func pendingCancellations(activeIDs: [Int64], completion: @escaping ([Int64]) -> Void) {
         loop.assertInLoop()

@@ -77,6 +77,13 @@ public enum StoreSQL {
         """
     }
 
+    /// `AND (lease_owner IS NULL OR lease_owner = '<owner>')`: an update that touches only rows
+    /// `owner` holds (or nobody does), so a worker whose lease ran out cannot overwrite the run
+    /// that took the job over.
+    static func ownLeaseCondition(_ owner: String) -> String {
+        "AND (lease_owner IS NULL OR lease_owner = '\(owner.replacingOccurrences(of: "'", with: "''"))')"
+    }
+
     /// A JSON array of ids, for `SQLDialect.member(_:ofIntegers:)`.
     public static func jsonIDs(_ ids: [Int64]) -> String {
         "[" + ids.map(String.init).joined(separator: ",") + "]"

@@ -1,3 +1,4 @@
+import JSON
 import Reactor
 
 /// Spend in the store: reservations checked and written in one writer transaction, which takes
@@ -42,35 +43,79 @@ enum StoreSpend {
         }
         var reserved = entry
         reserved.state = .reserved
-        try write(reserved, on: connection)
+        try write([reserved], on: connection)
         return .granted
     }
 
-    /// Writes a submission's row over what it had (a reported figure is kept over an estimate),
-    /// then the job's `cost_*` columns from its charged rows. Money that went down (a
-    /// reservation dropped, a report below the estimate) lets held jobs look again.
-    static func write(_ entry: SpendEntry, on connection: any SQLConnection) throws {
-        let before = try connection.query(
-            "SELECT usd FROM spend WHERE job_id = ?1 AND submission = ?2",
-            [.integer(entry.jobID), .integer(Int64(entry.submission))]
-        ).first?["usd"]?.double
+    /// Writes each submission's row over what it had (a reported figure is kept over an
+    /// estimate), then the jobs' `cost_*` columns from their charged rows: three statements for
+    /// however many entries, since a batch of completions brings one entry each. Money that went
+    /// down (a reservation dropped, a report below the estimate) lets held jobs look again.
+    static func write(_ entries: [SpendEntry], on connection: any SQLConnection) throws {
+        guard !entries.isEmpty else { return }
+        struct Key: Hashable {
+            let job: Int64
+            let submission: Int64
+        }
+        let keys = entries.map { Key(job: $0.jobID, submission: Int64($0.submission)) }
+        guard Set(keys).count == keys.count else {
+            // One statement cannot upsert a row twice: in order, one at a time.
+            for entry in entries { try write([entry], on: connection) }
+            return
+        }
+        let jobIDs = StoreSQL.jsonIDs(Array(Set(entries.map(\.jobID))).sorted())
+        let dialect = connection.dialect
+        var before: [Key: Double] = [:]
+        for row in try connection.query(
+            "SELECT job_id, submission, usd FROM spend WHERE \(dialect.member("job_id", ofIntegers: "?1"))",
+            [.text(jobIDs)])
+        {
+            guard let job = row["job_id"]?.int, let submission = row["submission"]?.int, let usd = row["usd"]?.double
+            else { continue }
+            before[Key(job: job, submission: submission)] = usd
+        }
+        let rows = JSONValue.array(
+            entries.map { entry in
+                [
+                    "job_id": .number(Double(entry.jobID)), "submission": .number(Double(entry.submission)),
+                    "provider": .string(entry.provider), "model": .string(entry.model), "day": .string(entry.day),
+                    "usd": entry.usd.map(JSONValue.number) ?? .null, "units": .number(entry.units),
+                    "unit": .string(entry.unit), "note": entry.note.map(JSONValue.string) ?? .null,
+                    "estimated": .number(entry.estimated ? 1 : 0), "state": .string(entry.state.rawValue),
+                ]
+            })
+        let entered = dialect.jsonRows(
+            in: "?1",
+            columns: [
+                "job_id": .integer, "submission": .integer, "provider": .text, "model": .text, "day": .text,
+                "usd": .real, "units": .real, "unit": .text, "note": .text, "estimated": .integer, "state": .text,
+            ])
+        // `WHERE true`: SQLite's grammar needs it between a SELECT and ON CONFLICT.
         try connection.run(
             """
             INSERT INTO spend (job_id, submission, provider, model, day, usd, units, unit, note, estimated, state, pipeline_id)
-            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, (SELECT pipeline_id FROM jobs WHERE id = ?1))
+            SELECT e.job_id, e.submission, e.provider, e.model, e.day, e.usd, e.units, e.unit, e.note, e.estimated,
+                e.state, (SELECT pipeline_id FROM jobs WHERE id = e.job_id)
+            FROM \(entered) AS e WHERE true
             ON CONFLICT (job_id, submission) DO UPDATE SET
                 usd = excluded.usd, units = excluded.units, unit = excluded.unit, note = excluded.note,
                 estimated = excluded.estimated, state = excluded.state, model = excluded.model
             WHERE NOT (spend.estimated = 0 AND excluded.estimated = 1)
-            """,
-            [
-                .integer(entry.jobID), .integer(Int64(entry.submission)), .text(entry.provider), .text(entry.model),
-                .text(entry.day), entry.usd.map(SQLiteValue.real) ?? .null, .real(entry.units), .text(entry.unit),
-                entry.note.map(SQLiteValue.text) ?? .null, .integer(entry.estimated ? 1 : 0),
-                .text(entry.state.rawValue),
-            ])
-        try summarise(entry.jobID, on: connection)
-        if let before, let after = entry.usd, after < before - 0.000_001 { try releaseHolds(on: connection) }
+            """, [.text(rows.jsonString())])
+        try summarise(jobIDs, on: connection)
+        let wentDown = zip(keys, entries).contains { key, entry in
+            guard let was = before[key], let now = entry.usd else { return false }
+            return now < was - 0.000_001
+        }
+        if wentDown { try releaseHolds(on: connection) }
+    }
+
+    /// The writer item for `entries`; when the batch must isolate a failing write, each entry is
+    /// its own piece.
+    static func item(_ entries: [SpendEntry]) -> WriterQueue.Item {
+        WriterQueue.Item(
+            apply: { try write(entries, on: $0) }, afterCommit: nil,
+            pieces: entries.count > 1 ? entries.map { one in { try write([one], on: $0) } } : nil)
     }
 
     static func cancel(jobID: Int64, submission: Int, on connection: any SQLConnection) throws {
@@ -85,9 +130,10 @@ enum StoreSpend {
             "UPDATE jobs SET run_after = 0 WHERE hold IS NOT NULL AND status = \(StoreSQL.word(.queued))", [])
     }
 
-    /// The job's cost: the sum of its charged submissions; no money figure when any lacks a price.
-    private static func summarise(_ jobID: Int64, on connection: any SQLConnection) throws {
-        let charged = "FROM spend WHERE job_id = ?1 AND state = '\(SpendEntry.State.charged.rawValue)'"
+    /// The jobs' cost (`jobIDs`, a JSON array): the sum of each one's charged submissions; no
+    /// money figure when any lacks a price.
+    private static func summarise(_ jobIDs: String, on connection: any SQLConnection) throws {
+        let charged = "FROM spend WHERE job_id = jobs.id AND state = '\(SpendEntry.State.charged.rawValue)'"
         try connection.run(
             """
             UPDATE jobs SET
@@ -95,7 +141,7 @@ enum StoreSpend {
                 cost_units = (SELECT sum(units) \(charged)),
                 cost_unit = (SELECT max(unit) \(charged)),
                 cost_note = (SELECT max(note) \(charged))
-            WHERE id = ?1
-            """, [.integer(jobID)])
+            WHERE \(connection.dialect.member("id", ofIntegers: "?1"))
+            """, [.text(jobIDs)])
     }
 }

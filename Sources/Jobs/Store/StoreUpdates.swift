@@ -26,10 +26,7 @@ enum StoreUpdates {
         }
         switch update {
         case .completed(let id, let result):
-            try connection.run(
-                "UPDATE jobs SET status = \(StoreSQL.word(.completed)), result = ?2, error = NULL, progress = 1, \(done) WHERE id = ?1 \(mine)",
-                [.integer(id), .text(result)])
-            if connection.changes > 0 { try PipelineRelease.afterCompleted(id, on: connection) }
+            try StoreCompletions.apply([.init(id: id, result: result)], mine: mine, on: connection)
         case .failed(let id, let error, let attempts):
             try connection.run(
                 "UPDATE jobs SET status = \(StoreSQL.word(.failed)), error = ?2, attempts = ?3, \(done) WHERE id = ?1 \(mine)",
@@ -64,7 +61,7 @@ enum StoreUpdates {
                 WHERE id = ?1 \(mine)
                 """, [.integer(id), .text(reason), .real(runAfter), .integer(attemptCounted ? 1 : 0)])
         case .spend(let entry):
-            try StoreSpend.write(entry, on: connection)
+            try StoreSpend.write([entry], on: connection)
         case .cancelSpend(let id, let submission):
             try StoreSpend.cancel(jobID: id, submission: submission, on: connection)
         case .releaseHolds:

@@ -4,8 +4,12 @@ import Reactor
 /// @unchecked Sendable: the two never run at once, because the reply is handed to the loop
 /// only after the batch committed (a happens-before edge through the loop's queue mutex).
 final class ReplyBox<Value>: @unchecked Sendable {
+    let initial: Value
     var value: Value
-    init(_ value: Value) { self.value = value }
+    init(_ value: Value) {
+        initial = value
+        self.value = value
+    }
 }
 
 extension WriterQueue.Item {
@@ -18,7 +22,12 @@ extension WriterQueue.Item {
         let answer = ReplyBox(initial)
         let reply = LoopBound(reply, on: loop)
         return WriterQueue.Item(
-            apply: { connection in answer.value = try work(connection) },
+            apply: { connection in
+                // A batch can run more than once (retried, or isolating a failing item): only the
+                // run that commits may answer.
+                answer.value = answer.initial
+                answer.value = try work(connection)
+            },
             afterCommit: { reply.value(answer.value) })
     }
 }

@@ -16,6 +16,9 @@ final class WriterQueue: Sendable {
         let apply: @Sendable (any SQLConnection) throws -> Void
         /// Runs on the loop after the batch committed.
         let afterCommit: (@Sendable () -> Void)?
+        /// The same work as parts that may fail on their own (several rows written as one
+        /// statement): when the batch must isolate a failing write, each part is tried alone.
+        var pieces: [@Sendable (any SQLConnection) throws -> Void]? = nil
     }
 
     private let state = Mutex<State>(State())
@@ -123,10 +126,16 @@ final class WriterQueue: Sendable {
     /// unwritable or unreachable. An item that fails on its own (bad data) is skipped and logged so
     /// it cannot hold the others back forever. Returns the connection to go on with (a new one
     /// after the old was lost).
+    ///
+    /// The batch first runs as it is, without a savepoint per item: on PostgreSQL each savepoint is
+    /// two more round trips the writer waits for. Only when an item fails on its own is the batch
+    /// rolled back and run again with each item (and each of its `pieces`) in a savepoint of its
+    /// own, so that the failing one alone is skipped.
     private func write(_ batch: [Item], on first: any SQLConnection) -> any SQLConnection {
         var connection: (any SQLConnection)? = first
         var delay = 0.05
         var reported = false
+        var isolating = false
         while true {
             do {
                 let current = try connection ?? open()
@@ -134,19 +143,19 @@ final class WriterQueue: Sendable {
                 // Prepared once and reused (`run`), since every batch and item repeats them.
                 try current.run(current.dialect.beginWrite, [])
                 for item in batch {
-                    do {
-                        try current.run("SAVEPOINT item", [])
+                    if isolating {
+                        for piece in item.pieces ?? [item.apply] { try applyAlone(piece, on: current) }
+                    } else {
                         try item.apply(current)
-                        try current.run("RELEASE SAVEPOINT item", [])
-                    } catch let error as any SQLFailure where !error.passesOnRetry {
-                        try? current.run("ROLLBACK TO SAVEPOINT item", [])
-                        try? current.run("RELEASE SAVEPOINT item", [])
-                        log.error("a database write was skipped: \(error.explanation)")
                     }
                 }
                 try current.run("COMMIT", [])
                 if reported { log.info("\(storeName) is writable again; \(batch.count) delayed writes saved") }
                 break
+            } catch let failure as any SQLFailure where !failure.passesOnRetry && !isolating {
+                // One item's own failure: undo the batch and run it again, isolating each item.
+                if let current = connection, current.inTransaction { try? current.execute("ROLLBACK") }
+                isolating = true
             } catch {
                 if let failure = error as? any SQLFailure, failure.connectionLost {
                     connection?.close()
@@ -168,6 +177,19 @@ final class WriterQueue: Sendable {
             loop.execute { for reply in replies { reply() } }
         }
         return connection!
+    }
+
+    /// Applies one item (or piece) in a savepoint; a failure of its own is logged and undone.
+    private func applyAlone(_ apply: (any SQLConnection) throws -> Void, on connection: any SQLConnection) throws {
+        do {
+            try connection.run("SAVEPOINT item", [])
+            try apply(connection)
+            try connection.run("RELEASE SAVEPOINT item", [])
+        } catch let error as any SQLFailure where !error.passesOnRetry {
+            try? connection.run("ROLLBACK TO SAVEPOINT item", [])
+            try? connection.run("RELEASE SAVEPOINT item", [])
+            log.error("a database write was skipped: \(error.explanation)")
+        }
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -59,6 +59,33 @@ public enum SQLDialect: Sendable, Equatable {
         }
     }
 
+    /// The type a column of `jsonRows(in:columns:)` is read as.
+    public enum JSONColumnType: Sendable {
+        case integer, real, text
+    }
+
+    /// The objects of a JSON array given as the parameter `parameter`, as a subquery with one
+    /// typed column per key (a missing key or a null is NULL): many rows' values in one statement.
+    public func jsonRows(in parameter: String, columns: KeyValuePairs<String, JSONColumnType>) -> String {
+        switch self {
+        case .sqlite:
+            let picked = columns.map { "json_extract(value, '$.\($0.key)') AS \($0.key)" }
+            return "(SELECT \(picked.joined(separator: ", ")) FROM json_each(\(parameter)))"
+        case .postgres:
+            let picked = columns.map { column -> String in
+                let type =
+                    switch column.value {
+                    case .integer: "bigint"
+                    case .real: "float8"
+                    case .text: "text"
+                    }
+                return "(json_row->>'\(column.key)')::\(type) AS \(column.key)"
+            }
+            return
+                "(SELECT \(picked.joined(separator: ", ")) FROM jsonb_array_elements(\(parameter)::jsonb) AS json_row)"
+        }
+    }
+
     /// The strings of a JSON array given as the parameter `parameter`, as a subquery.
     public func texts(in parameter: String) -> String {
         switch self {
