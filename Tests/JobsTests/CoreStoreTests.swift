@@ -227,6 +227,27 @@ final class CoreStoreTests: XCTestCase {
         XCTAssertTrue(try WorkerRow.readAll(workspace.connection()).isEmpty)
     }
 
+    /// `workers`, `stats` and `watch` show what a worker holds now, not what its last heartbeat
+    /// (up to a third of a lease ago) said: two jobs claimed since read as two.
+    func testAWorkersActiveCountIsTheRowsItHoldsNowNotItsLastHeartbeat() throws {
+        let worker = WorkerRecord(
+            id: "test-host:1:1", host: "test-host", pid: 1, version: "9.9", maxConcurrentJobs: 4, leaseSeconds: 30,
+            providerCaps: [:])
+        try workspace.connection().run(
+            "INSERT INTO jobs (job_type, params) VALUES ('image_generation', '{}'), ('image_generation', '{}')")
+        let flushed = DispatchSemaphore(value: 0)
+        runner.sync {
+            self.store.record(.registerWorker(worker))
+            self.store.heartbeat(activeIDs: [], activity: [:])
+            self.store.flush { flushed.signal() }
+        }
+        flushed.wait()
+        XCTAssertEqual(try WorkerRow.readAll(workspace.connection()).first?.activeJobs, 0)
+
+        XCTAssertEqual(claim(2).count, 2)
+        XCTAssertEqual(try WorkerRow.readAll(workspace.connection()).first?.activeJobs, 2)
+    }
+
     func testEachDatabaseGetsItsOwnRandomIDOnce() throws {
         let other = Workspace(name: "dbid")
         defer { other.remove() }

@@ -37,7 +37,8 @@ public struct WorkerRow: Sendable {
         guard !tables.isEmpty else { return [] }
         let rows = try connection.query(
             """
-            SELECT *, ?1 - heartbeat_unix AS age, \(WorkerTable.goneCondition(now: "?1")) AS gone
+            SELECT *, ?1 - heartbeat_unix AS age, \(WorkerTable.goneCondition(now: "?1")) AS gone,
+                (SELECT count(*) FROM jobs WHERE status IN \(StoreSQL.held) AND lease_owner = workers.id) AS held_now
             FROM workers ORDER BY gone, started_at, id
             """, [.real(now)])
         return rows.map(WorkerRow.init(row:))
@@ -53,7 +54,8 @@ public struct WorkerRow: Sendable {
         heartbeatAgeSeconds = max(row["age"]?.double ?? 0, 0)
         leaseSeconds = row["lease_seconds"]?.double ?? 0
         maxConcurrentJobs = Int(row["max_concurrent_jobs"]?.int ?? 0)
-        activeJobs = Int(row["active_jobs"]?.int ?? 0)
+        // From the rows it holds now: the heartbeat's own count is up to a third of a lease old.
+        activeJobs = Int(row["held_now"]?.int ?? row["active_jobs"]?.int ?? 0)
         let caps = (try? JSONValue.parse(row["provider_caps"]?.string ?? "{}"))?.objectValue ?? [:]
         providerCaps = caps.compactMapValues(\.intValue)
         let stats = (try? JSONValue.parse(row["provider_stats"]?.string ?? "{}"))?.objectValue ?? [:]
