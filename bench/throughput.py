@@ -42,7 +42,7 @@ HEADER = [
     ("CPU ms/job", "cpu_ms_per_job", "{:.3f}"), ("main thread % core", "main_percent", "{:.0f}"),
     ("other threads % core", "other_percent", "{:.0f}"), ("mock % core", "mock_percent", "{:.0f}"),
     ("rest of machine % core", "rest_percent", "{:.0f}"), ("peak RSS MB", "rss_mb", "{:.1f}"),
-    ("×baseline", "ratio", "{:.2f}"), ("note", "note", "{}"),
+    ("peak anon MB", "anon_mb", "{:.1f}"), ("peak file-backed MB", "file_mb", "{:.1f}"), ("×baseline", "ratio", "{:.2f}"), ("note", "note", "{}"),
 ]
 
 
@@ -64,7 +64,7 @@ def one_run(implementation, count, latency, capacity, timeout, keep, extra=None)
         "completed": figures["completed"], "makespan": makespan, "ideal": ideal,
         "efficiency": ideal / makespan if latency > 0 and makespan > 0 else None,
         "jobs_per_second": figures["completed"] / makespan if makespan > 0 else None,
-        "cpu_ms_per_job": 1000 * run["cpu"] / count, "rss_mb": run["rss_mb"],
+        "cpu_ms_per_job": 1000 * run["cpu"] / count, "rss_mb": run["rss_mb"], "anon_mb": run["anon_mb"], "file_mb": run["file_mb"],
         "main_percent": 100 * run["main_cpu"] / run["wall"], "other_percent": 100 * run["other_cpu"] / run["wall"],
         "mock_percent": 100 * mock_cpu / run["wall"],
         "rest_percent": 100 * (machine_cpu - run["cpu"] - mock_cpu) / run["wall"],

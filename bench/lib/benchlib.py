@@ -145,12 +145,15 @@ class ThreadSampler:
     """Samples the CPU time of each thread of a process (and of its single child, for a process
     wrapped in /usr/bin/time) every `period` s, keeping the last values; threads that end keep
     their last sample. `main` is the thread whose id is the process id (the loop thread of
-    reactor-worker, the poll thread of the baseline)."""
+    reactor-worker, the poll thread of the baseline). It also keeps the peaks of the process's
+    anonymous memory (heap, stacks: what the worker allocates) and of its file-backed resident
+    pages (the binary and libraries, clean and shared), which /usr/bin/time's peak RSS adds up."""
 
     def __init__(self, pid, follow_child=False, period=0.2):
         self.pid, self.follow_child, self.period = pid, follow_child, period
         self.threads = {}
         self.worker_pid = None
+        self.peak_kb = {"RssAnon": 0, "RssFile": 0}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.loop, daemon=True)
         self.thread.start()
@@ -167,6 +170,11 @@ class ThreadSampler:
                         continue
                     pid = int(children[0])
                 self.worker_pid = pid
+                with open(f"/proc/{pid}/status") as file:
+                    for line in file:
+                        key, _, value = line.partition(":")
+                        if key in self.peak_kb:
+                            self.peak_kb[key] = max(self.peak_kb[key], int(value.split()[0]))
                 for tid in os.listdir(f"/proc/{pid}/task"):
                     with open(f"/proc/{pid}/task/{tid}/stat") as file:
                         fields = file.read().rsplit(")", 1)[1].split()
@@ -206,7 +214,8 @@ def run_to_drain(implementation, directory, mock, capacity, timeout, extra=None)
     except (OSError, ValueError):
         pass
     return {"exit": process.returncode, "timed_out": timed_out, "wall": wall, "cpu": user + system,
-            "main_cpu": main_cpu, "other_cpu": other_cpu, "rss_mb": rss_kb / 1024}
+            "main_cpu": main_cpu, "other_cpu": other_cpu, "rss_mb": rss_kb / 1024,
+            "anon_mb": sampler.peak_kb["RssAnon"] / 1024, "file_mb": sampler.peak_kb["RssFile"] / 1024}
 
 
 def julian_to_unix(day):
