@@ -1,3 +1,4 @@
+import CSpawn
 import Dispatch
 import Foundation
 import XCTest
@@ -159,6 +160,32 @@ extension DownloadFileTests {
                 DownloadFile(path: path, shared: budget).queue === DownloadFile(path: path, shared: budget).queue)
         }
     }
+
+    /// A download's writes lower their thread below the loop's priority (nice 10), so the loop
+    /// gets a core first when disk writes compete with it; other threads keep theirs.
+    func testBackgroundWorkLowersOnlyItsOwnThread() {
+        let seen = LockedNiceness()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            BackgroundPriority.lowerCurrentThread()
+            BackgroundPriority.lowerCurrentThread()  // once per thread: not 20
+            seen.set(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(cspawn_gettid())))
+            done.signal()
+        }
+        thread.start()
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(seen.get(), BackgroundPriority.niceness)
+        XCTAssertEqual(
+            getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(cspawn_gettid())), 0,
+            "another thread's priority changed")
+    }
+}
+
+private final class LockedNiceness: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Int32?
+    func set(_ new: Int32) { lock.withLock { value = new } }
+    func get() -> Int32? { lock.withLock { value } }
 }
 
 private final class LockedFailure: @unchecked Sendable {

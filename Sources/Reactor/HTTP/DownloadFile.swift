@@ -117,6 +117,7 @@ final class DownloadFile: @unchecked Sendable {
     }
 
     private func write(_ chunk: Data) {
+        BackgroundPriority.lowerCurrentThread()
         if failure == nil && (descriptor >= 0 || open()) {
             if let error = chunk.withUnsafeBytes({ DescriptorWrite.all($0, to: descriptor) }) {
                 fail("cannot write \(path): \(SystemErrorText.of(error))")
