@@ -10,6 +10,9 @@ struct CancellationRequests {
 
     /// `rows` hold `id` and `lease_owner`; `activeIDs` are the jobs this worker runs now.
     init(rows: [[String: SQLiteValue]], activeIDs: [Int64]) {
+        // Asked after every commit another program's or this worker's writer makes, with up to
+        // MAX_CONCURRENT_JOBS ids, and almost always with no row: build the set only for rows.
+        guard !rows.isEmpty else { return }
         let active = Set(activeIDs)
         for row in rows {
             guard let id = row["id"]?.int else { continue }
