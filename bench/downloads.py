@@ -21,6 +21,10 @@ mock) to the last job's finished_at, so its polls (KLING_POLL_SECONDS = 0.05) co
 Targets: ≥ 0.9 of the bare client's MB/s, RSS ≤ 100 MB with 200 downloads in flight, no loop
 iteration over 50 ms.
 
+Case slow (asked for by name): --slow-videos videos (default 20) and --images image jobs
+(default 200, OpenAI answering in 1 s) at once, OUTPUT_DIR on a FUSE mount whose writes all pass
+one throttle of --disk-mbps MB/s (bench/limit/slow_disk.py; needs fusepy and libfuse2): peak
+RSS and bytes held for the disk (the budgets), the images' p50/p95 run time against their 1 s.
 Run:  bench/downloads.py                 # fast and paced
       bench/downloads.py fast --jobs 200 --video-mb 20
 """
@@ -31,6 +35,7 @@ import os
 import sqlite3
 import subprocess
 import threading
+import time
 import urllib.request
 
 from lib import benchlib as b
@@ -181,6 +186,79 @@ def run_floor(case, jobs, video_bytes, rate):
     }
 
 
+SLOW_HEADER = [
+    ("case", "case", "{}"), ("disk MB/s", "disk", "{:g}"), ("videos", "videos", "{}"), ("MB each", "video_mb", "{:g}"),
+    ("images beside", "images", "{}"), ("done", "completed", "{}"), ("videos MB/s", "mb_per_second", "{:.1f}"),
+    ("image run p50 s", "image_p50", "{:.2f}"), ("image run p95 s", "image_p95", "{:.2f}"),
+    ("peak RSS MB", "rss_mb", "{:.1f}"), ("peak bytes for disk MB", "waiting_mb", "{:.1f}"),
+    ("longest loop iteration ms", "stall_ms", "{:.1f}"), ("note", "note", "{}"),
+]
+IMAGE_LATENCY = 1.0
+
+
+def run_slow_disk(videos, video_bytes, images, disk_mbps, timeout):
+    """Videos and images together, OUTPUT_DIR on a FUSE mount whose writes pass at disk_mbps."""
+    directory = b.workspace("downloads-slow")
+    mock = SlowDiskMock(directory, video_bytes)
+    root, mount = os.path.join(directory, "disk"), os.path.join(directory, "outputs")
+    os.makedirs(root)
+    os.makedirs(mount)
+    disk = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "limit", "slow_disk.py"), root, mount,
+                             "--mbps", str(disk_mbps)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics_dir = os.path.join(directory, "metrics")
+    os.makedirs(metrics_dir)
+    try:
+        deadline = time.monotonic() + 10
+        while not os.path.ismount(mount) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        database = enqueue(directory, videos)
+        subprocess.run(
+            [b.binary("reactor-worker"), "enqueue", "image_generation", "--params", b.PARAMS, "--count", str(images),
+             "--db", database], check=True, stdout=subprocess.DEVNULL, cwd=directory)
+        environment = dict(mock.environment(), METRICS_DIR=metrics_dir, METRICS_INTERVAL_SECONDS="0.25",
+                           OUTPUT_DIR=mount)
+        sampler = MetricsSampler(os.path.join(metrics_dir, "reactor_worker.prom"),
+                                 "reactor_worker_output_bytes_waiting")
+        result = b.run_to_drain("reactor", directory, mock, videos + images, timeout, environment)
+        final = sampler.stop()
+        ready = mock.task_ready_times()
+    finally:
+        mock.stop()
+        subprocess.run(["umount", mount], stderr=subprocess.DEVNULL)
+        disk.wait(10)
+    connection = sqlite3.connect(database)
+    statuses = dict(connection.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall())
+    video_done = [b.julian_to_unix(row[0]) for row in connection.execute(
+        "SELECT julianday(finished_at) FROM jobs WHERE status = 'completed' AND job_type = 'animation'")]
+    image_runs = sorted(86400 * row[0] for row in connection.execute(
+        "SELECT julianday(finished_at) - julianday(started_at) FROM jobs "
+        "WHERE status = 'completed' AND job_type = 'image_generation'"))
+    connection.close()
+    completed = statuses.get("completed", 0)
+    span = max(video_done) - min(ready) if video_done and ready else float("nan")
+    note = "" if result["exit"] == 0 and completed == videos + images else f"exit {result['exit']}, {statuses}, kept {directory}"
+    if not note:
+        b.remove(directory)
+    return {
+        "case": "slow disk", "disk": disk_mbps, "videos": videos, "video_mb": video_bytes / 1e6, "images": images,
+        "completed": completed, "mb_per_second": len(video_done) * video_bytes / 1e6 / span,
+        "image_p50": b.percentile(image_runs, 0.5), "image_p95": b.percentile(image_runs, 0.95),
+        "rss_mb": result["rss_mb"], "waiting_mb": sampler.peak / 1e6,
+        "stall_ms": 1000 * final.get("reactor_worker_loop_longest_iteration_seconds", 0), "note": note,
+    }
+
+
+class SlowDiskMock(Mock):
+    """Kling's videos and OpenAI's images (IMAGE_LATENCY s each) from one mock."""
+
+    def __init__(self, directory, video_bytes):
+        b.Mock.__init__(self, 0, directory, ["--task-seconds", str(TASK_SECONDS), "--video-bytes", str(video_bytes),
+                                             "--latency-openai", str(IMAGE_LATENCY)])
+
+    def environment(self):
+        return dict(Mock.environment(self), **b.Mock.environment(self))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     # Checked below, not with `choices`: Python 3.11's argparse tests an empty list against them.
@@ -189,14 +267,19 @@ def main():
     parser.add_argument("--video-mb", type=float, default=20, help="size of each video in MB (10^6 bytes)")
     parser.add_argument("--rate", type=float, default=1, help="per-connection cap of the paced case, MB/s")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument("--disk-mbps", type=float, default=20, help="the slow disk's MB/s (case slow)")
+    parser.add_argument("--slow-videos", type=int, default=20, help="videos in the slow-disk case")
+    parser.add_argument("--images", type=int, default=200, help="image jobs beside them in the slow-disk case")
     arguments = parser.parse_args()
     b.raise_open_file_limit()
     video_bytes = int(arguments.video_mb * 1e6)
     print(b.header_lines(HEADER), flush=True)
-    unknown = [case for case in arguments.cases if case not in ("fast", "paced")]
+    unknown = [case for case in arguments.cases if case not in ("fast", "paced", "slow")]
     if unknown:
-        parser.error(f"unknown case {unknown[0]!r}: choose fast or paced")
+        parser.error(f"unknown case {unknown[0]!r}: choose fast, paced or slow")
     for case in arguments.cases or ["fast", "paced"]:
+        if case == "slow":
+            continue
         rate = int(arguments.rate * 1e6) if case == "paced" else 0
         shared = {"case": case, "files": arguments.jobs, "video_mb": arguments.video_mb,
                   "rate": f"{arguments.rate:g}" if rate else "none"}
@@ -206,6 +289,10 @@ def main():
         floor["ratio"] = 1.0
         b.emit("downloads", HEADER, floor)
         b.emit("downloads", HEADER, worker)
+    if "slow" in arguments.cases:
+        print("\n" + b.header_lines(SLOW_HEADER), flush=True)
+        b.emit("downloads_slow_disk", SLOW_HEADER, run_slow_disk(
+            arguments.slow_videos, video_bytes, arguments.images, arguments.disk_mbps, arguments.timeout))
 
 
 if __name__ == "__main__":
