@@ -2,9 +2,6 @@
 #define REACTOR_CSPAWN_SHIM_H
 
 #include <spawn.h>
-#include <sys/syscall.h>
-#include <sys/types.h>
-#include <unistd.h>
 
 /* glibc's GNU extensions to posix_spawn (2.29 and 2.34), declared here because Swift's Glibc
  * module is built without _GNU_SOURCE and does not show them. */
@@ -21,9 +18,5 @@ static inline int cspawn_addchdir(posix_spawn_file_actions_t *actions, const cha
 static inline int cspawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
-
-/* The calling thread's id, for per-thread settings such as its nice value (glibc's gettid() is
- * a GNU extension the Glibc module does not show). */
-static inline pid_t cspawn_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 #endif

@@ -1,4 +1,5 @@
 import Foundation
+import Reactor
 
 /// A few threads of the web side's own, each with its own state (an SQLite connection, a
 /// `JobControl`) made and used only on that thread, and a queue of work for them.
@@ -61,16 +62,5 @@ final class DatabaseThreads<State>: Sendable {
             if state == nil || (try? state?.get()) == nil { state = Result { try makeState() } }
             work(state!)
         }
-    }
-}
-
-/// The web threads' niceness: below the worker's loop and writer.
-enum ThreadPriority {
-    /// Sets the calling thread's nice value to 10. On Linux the nice value belongs to the
-    /// thread (setpriority(2) "BUGS"), and `who = 0` names the caller; the loop thread is untouched.
-    static func lower() {
-        #if os(Linux)
-            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
-        #endif
     }
 }

@@ -1,4 +1,3 @@
-import CSpawn
 import Dispatch
 import Foundation
 import XCTest
@@ -161,23 +160,28 @@ extension DownloadFileTests {
         }
     }
 
-    /// A download's writes lower their thread below the loop's priority (nice 10), so the loop
-    /// gets a core first when disk writes compete with it; other threads keep theirs.
-    func testBackgroundWorkLowersOnlyItsOwnThread() {
-        let seen = LockedNiceness()
+    /// A download's bytes are written on a thread of its own below the loop's priority (nice 10),
+    /// so the loop gets a core first when disk writes compete with it; Dispatch's shared threads
+    /// (the media pool, the output writers) and the caller keep theirs.
+    func testDownloadsAreWrittenOnThreadsBelowTheLoopsPriorityAndNoOtherThreadChanges() {
+        let budget = WriteBehindBudget(highWater: 1 << 20, lowWater: 1 << 19)
+        let file = DownloadFile(path: NSTemporaryDirectory() + "download-priority-\(UUID().uuidString)", shared: budget)
+        let lane = LockedNiceness()
+        let pool = LockedNiceness()
         let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            BackgroundPriority.lowerCurrentThread()
-            BackgroundPriority.lowerCurrentThread()  // once per thread: not 20
-            seen.set(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(cspawn_gettid())))
+        file.queue.async {
+            lane.set(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
             done.signal()
         }
-        thread.start()
+        DispatchQueue.global().async {
+            pool.set(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0))
+            done.signal()
+        }
         XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
-        XCTAssertEqual(seen.get(), BackgroundPriority.niceness)
-        XCTAssertEqual(
-            getpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(cspawn_gettid())), 0,
-            "another thread's priority changed")
+        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
+        XCTAssertEqual(lane.get(), ThreadPriority.lowered)
+        XCTAssertEqual(pool.get(), 0, "a shared Dispatch thread was lowered")
+        XCTAssertEqual(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0), 0, "the caller's priority changed")
     }
 }
 

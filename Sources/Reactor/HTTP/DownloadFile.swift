@@ -20,14 +20,14 @@ final class DownloadFile: @unchecked Sendable {
     static let highWater = 1 << 20
     static let lowWater = 256 << 10
 
-    /// A few serial queues shared by all downloads, not one per download: a queue of its own
-    /// per file would let 2,000 downloads stalled on a slow disk hold 2,000 threads.
-    private static let queues = (0..<4).map { DispatchQueue(label: "reactor.downloads.\($0)", qos: .utility) }
+    /// A few lanes shared by all downloads, not one per download: a thread of its own per file
+    /// would let 2,000 downloads stalled on a slow disk hold 2,000 threads.
+    private static let queues = (0..<4).map { DownloadLane(name: "reactor-downloads-\($0)") }
 
     let path: String
     /// Chosen by path, so a retry's download of the same temporary name queues behind the
     /// removal of the failed attempt's file instead of racing it on another queue.
-    let queue: DispatchQueue
+    let queue: DownloadLane
     /// Queue only.
     private var descriptor: Int32 = -1
     /// This file's bytes appended and not yet written (or dropped after a failure).
@@ -117,7 +117,6 @@ final class DownloadFile: @unchecked Sendable {
     }
 
     private func write(_ chunk: Data) {
-        BackgroundPriority.lowerCurrentThread()
         if failure == nil && (descriptor >= 0 || open()) {
             if let error = chunk.withUnsafeBytes({ DescriptorWrite.all($0, to: descriptor) }) {
                 fail("cannot write \(path): \(SystemErrorText.of(error))")
