@@ -110,6 +110,23 @@ final class SpendTests: XCTestCase {
         XCTAssertEqual(UTCDay.month(1_796_256_000), "2026-12")
     }
 
+    /// The day arithmetic against Foundation's Gregorian calendar, across leap days, centuries
+    /// and the epoch, every 13 hours from 1899 to 2101.
+    func testUTCDaysMatchTheGregorianCalendar() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var unix = -2_240_524_800.0  // 1899-01-01
+        while unix < 4_133_980_800 {  // 2101-01-01
+            let parts = calendar.dateComponents([.year, .month, .day], from: Date(timeIntervalSince1970: unix))
+            let expected = String(format: "%04d-%02d-%02d", parts.year!, parts.month!, parts.day!)
+            XCTAssertEqual(UTCDay.day(unix), expected, "unix \(unix)")
+            if UTCDay.day(unix) != expected { return }
+            unix += 13 * 3600
+        }
+        XCTAssertEqual(UTCDay.day(951_782_400), "2000-02-29")
+        XCTAssertEqual(UTCDay.day(-1), "1969-12-31")
+    }
+
     func testAReservationIsTakenOnceAndRefusedPastTheBudget() {
         let store = InMemoryJobStore(clock: { 1_796_200_000 })
         let budgets = DailyBudgets(perProvider: ["kling": 0.28])
