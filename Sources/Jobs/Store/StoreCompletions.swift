@@ -1,10 +1,10 @@
 import JSON
 import Reactor
 
-/// Completions written many at a time: one `UPDATE … FROM` for every job a writer batch
-/// completes, then one look for pipeline steps they release. A completion row by row costs a
-/// statement each and the release's probe each, and on PostgreSQL every statement is a round trip
-/// the writer waits for while claims queue behind it.
+/// Completions written many at a time: on PostgreSQL one `UPDATE … FROM` for every job a writer
+/// batch completes (every statement there is a round trip the writer waits for while claims queue
+/// behind it); on SQLite the same statement prepared once and run per row
+/// (`SQLDialect.writesRowsAsJSON`). Then one look for pipeline steps they release.
 enum StoreCompletions {
     struct Completion: Sendable {
         let id: Int64
@@ -15,21 +15,39 @@ enum StoreCompletions {
     /// and releases what waited on them.
     static func apply(_ completions: [Completion], mine: String, on connection: any SQLConnection) throws {
         guard !completions.isEmpty else { return }
-        let now = connection.dialect.now
-        let rows = JSONValue.array(
-            completions.map { ["completed_id": .number(Double($0.id)), "completed_result": .string($0.result)] })
-        // The ids again as an array the planner sees, so it probes the primary key for each row
-        // instead of joining the rows against the whole table.
-        let changed = try connection.query(
+        let dialect = connection.dialect
+        func update(from rows: String, idIs condition: String) -> String {
             """
             UPDATE jobs SET status = \(StoreSQL.word(.completed)), result = completed.completed_result, error = NULL,
-                progress = 1, finished_at = \(now), updated_at = \(now), lease_owner = NULL, lease_until = NULL
-            FROM \(connection.dialect.jsonRows(in: "?1", columns: ["completed_id": .integer, "completed_result": .text]))
-                AS completed
-            WHERE jobs.id = completed.completed_id AND \(connection.dialect.member("jobs.id", ofIntegers: "?2")) \(mine)
+                progress = 1, finished_at = \(dialect.now), updated_at = \(dialect.now), lease_owner = NULL,
+                lease_until = NULL
+            FROM \(rows) AS completed
+            WHERE jobs.id = completed.completed_id AND \(condition) \(mine)
             RETURNING jobs.id
-            """, [.text(rows.jsonString()), .text(StoreSQL.jsonIDs(completions.map(\.id)))])
-        try PipelineRelease.afterCompleted(changed.compactMap { $0["id"]?.int }.sorted(), on: connection)
+            """
+        }
+        var changed: [Int64] = []
+        if dialect.writesRowsAsJSON {
+            let rows = JSONValue.array(
+                completions.map { ["completed_id": .number(Double($0.id)), "completed_result": .string($0.result)] })
+            // The ids again as an array the planner sees, so it probes the primary key for each row
+            // instead of joining the rows against the whole table.
+            let sql = update(
+                from: dialect.jsonRows(in: "?1", columns: ["completed_id": .integer, "completed_result": .text]),
+                idIs: dialect.member("jobs.id", ofIntegers: "?2"))
+            changed = try connection.query(
+                sql, [.text(rows.jsonString()), .text(StoreSQL.jsonIDs(completions.map(\.id)))]
+            ).compactMap { $0["id"]?.int }
+        } else {
+            let sql = update(
+                from: dialect.parameterRow(columns: ["completed_id", "completed_result"]), idIs: "jobs.id = ?1")
+            for completion in completions {
+                changed += try connection.query(sql, [.integer(completion.id), .text(completion.result)]).compactMap {
+                    $0["id"]?.int
+                }
+            }
+        }
+        try PipelineRelease.afterCompleted(changed.sorted(), on: connection)
     }
 
     /// The writer item for `completions`; in a batch that must isolate a failing write, each

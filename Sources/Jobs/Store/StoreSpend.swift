@@ -48,8 +48,9 @@ enum StoreSpend {
     }
 
     /// Writes each submission's row over what it had (a reported figure is kept over an
-    /// estimate), then the jobs' `cost_*` columns from their charged rows: three statements for
-    /// however many entries, since a batch of completions brings one entry each. Money that went
+    /// estimate), then the jobs' `cost_*` columns from their charged rows: on PostgreSQL three
+    /// statements for however many entries, since a batch of completions brings one entry each
+    /// (on SQLite the upsert runs per entry, `SQLDialect.writesRowsAsJSON`). Money that went
     /// down (a reservation dropped, a report below the estimate) lets held jobs look again.
     static func write(_ entries: [SpendEntry], on connection: any SQLConnection) throws {
         guard !entries.isEmpty else { return }
@@ -74,24 +75,8 @@ enum StoreSpend {
             else { continue }
             before[Key(job: job, submission: submission)] = usd
         }
-        let rows = JSONValue.array(
-            entries.map { entry in
-                [
-                    "job_id": .number(Double(entry.jobID)), "submission": .number(Double(entry.submission)),
-                    "provider": .string(entry.provider), "model": .string(entry.model), "day": .string(entry.day),
-                    "usd": entry.usd.map(JSONValue.number) ?? .null, "units": .number(entry.units),
-                    "unit": .string(entry.unit), "note": entry.note.map(JSONValue.string) ?? .null,
-                    "estimated": .number(entry.estimated ? 1 : 0), "state": .string(entry.state.rawValue),
-                ]
-            })
-        let entered = dialect.jsonRows(
-            in: "?1",
-            columns: [
-                "job_id": .integer, "submission": .integer, "provider": .text, "model": .text, "day": .text,
-                "usd": .real, "units": .real, "unit": .text, "note": .text, "estimated": .integer, "state": .text,
-            ])
         // `WHERE true`: SQLite's grammar needs it between a SELECT and ON CONFLICT.
-        try connection.run(
+        func insert(from entered: String) -> String {
             """
             INSERT INTO spend (job_id, submission, provider, model, day, usd, units, unit, note, estimated, state, pipeline_id)
             SELECT e.job_id, e.submission, e.provider, e.model, e.day, e.usd, e.units, e.unit, e.note, e.estimated,
@@ -101,7 +86,38 @@ enum StoreSpend {
                 usd = excluded.usd, units = excluded.units, unit = excluded.unit, note = excluded.note,
                 estimated = excluded.estimated, state = excluded.state, model = excluded.model
             WHERE NOT (spend.estimated = 0 AND excluded.estimated = 1)
-            """, [.text(rows.jsonString())])
+            """
+        }
+        let columns: KeyValuePairs<String, SQLDialect.JSONColumnType> = [
+            "job_id": .integer, "submission": .integer, "provider": .text, "model": .text, "day": .text,
+            "usd": .real, "units": .real, "unit": .text, "note": .text, "estimated": .integer, "state": .text,
+        ]
+        if dialect.writesRowsAsJSON {
+            let rows = JSONValue.array(
+                entries.map { entry in
+                    [
+                        "job_id": .number(Double(entry.jobID)), "submission": .number(Double(entry.submission)),
+                        "provider": .string(entry.provider), "model": .string(entry.model), "day": .string(entry.day),
+                        "usd": entry.usd.map(JSONValue.number) ?? .null, "units": .number(entry.units),
+                        "unit": .string(entry.unit), "note": entry.note.map(JSONValue.string) ?? .null,
+                        "estimated": .number(entry.estimated ? 1 : 0), "state": .string(entry.state.rawValue),
+                    ]
+                })
+            try connection.run(insert(from: dialect.jsonRows(in: "?1", columns: columns)), [.text(rows.jsonString())])
+        } else {
+            let sql = insert(from: dialect.parameterRow(columns: columns.map(\.key)))
+            for entry in entries {
+                // In the order of `columns`.
+                try connection.run(
+                    sql,
+                    [
+                        .integer(entry.jobID), .integer(Int64(entry.submission)), .text(entry.provider),
+                        .text(entry.model), .text(entry.day), entry.usd.map(SQLiteValue.real) ?? .null,
+                        .real(entry.units), .text(entry.unit), entry.note.map(SQLiteValue.text) ?? .null,
+                        .integer(entry.estimated ? 1 : 0), .text(entry.state.rawValue),
+                    ])
+            }
+        }
         try summarise(jobIDs, on: connection)
         let wentDown = zip(keys, entries).contains { key, entry in
             guard let was = before[key], let now = entry.usd else { return false }
