@@ -62,7 +62,8 @@ final class OutputWriteBackPressureTests: XCTestCase {
             }
             let context = JobContext(
                 job: Job(id: 7, typeName: "image_generation", paramsText: "{}"), params: JobParams(values: [:]),
-                slot: 0, loop: loop, settings: WorkerSettings(outputDirectory: workspace.outputDirectory),
+                slot: 0, loop: loop,
+                settings: WorkerSettings.Shared(WorkerSettings(outputDirectory: workspace.outputDirectory)),
                 log: .discarding(), http: http, store: store.value!, inputs: InputResolver { _ in nil },
                 outputBudget: budget)
             context.files.writeBase64(

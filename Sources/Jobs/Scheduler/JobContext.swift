@@ -11,7 +11,8 @@ public final class JobContext {
     /// The job's slot in the gate: the N of `[Thread-JobWorker-N]`.
     public let slot: Int
     public let loop: EventLoop
-    public let settings: WorkerSettings
+    public var settings: WorkerSettings { sharedSettings.value }
+    private let sharedSettings: WorkerSettings.Shared
     public let log: WorkerLog
     /// Resolves image and video params (path, URL or {"job": ID}).
     public let inputs: InputResolver
@@ -45,7 +46,7 @@ public final class JobContext {
     public private(set) var attemptCounted: Bool
 
     init(
-        job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings, log: WorkerLog,
+        job: Job, params: JobParams, slot: Int, loop: EventLoop, settings: WorkerSettings.Shared, log: WorkerLog,
         http: HTTPClient, store: JobStore, inputs: InputResolver, databaseID: String = "", provider: String = "",
         outputBudget: OutputBackPressure, clock: @escaping () -> Double = { Date().timeIntervalSince1970 }
     ) {
@@ -55,7 +56,7 @@ public final class JobContext {
         self.params = params
         self.slot = slot
         self.loop = loop
-        self.settings = settings
+        sharedSettings = settings
         self.log = log
         self.http = http
         self.store = store

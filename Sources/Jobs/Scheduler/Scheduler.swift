@@ -18,6 +18,8 @@ public final class Scheduler {
     let gate: ConcurrencyGate
     let registry: HandlerRegistry
     let settings: WorkerSettings
+    /// What each job's context points to.
+    let sharedSettings: WorkerSettings.Shared
     let log: WorkerLog
     let http: HTTPClient
     /// Bounds the decoded outputs waiting for writer threads (pauses reading answers above it).
@@ -71,6 +73,7 @@ public final class Scheduler {
         self.registry = registry
         self.gate = gate
         self.settings = settings
+        sharedSettings = WorkerSettings.Shared(settings)
         self.log = log
         self.http = http
         self.outputBudget = outputBudget

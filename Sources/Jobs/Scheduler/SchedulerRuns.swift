@@ -45,7 +45,7 @@ extension Scheduler {
         store.jobSummaries(ids: InputResolver.referencedJobs(in: params)) { [unowned self] summaries in
             guard self.active[job.id] === run else { return }  // Cancelled or timed out meanwhile.
             let context = JobContext(
-                job: job, params: params, slot: slot, loop: self.loop, settings: self.settings, log: self.log,
+                job: job, params: params, slot: slot, loop: self.loop, settings: self.sharedSettings, log: self.log,
                 http: self.http, store: self.store, inputs: InputResolver { summaries[$0] },
                 databaseID: self.store.databaseID, provider: run.provider, outputBudget: self.outputBudget,
                 clock: self.clock)

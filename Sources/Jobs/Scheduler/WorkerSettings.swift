@@ -60,3 +60,13 @@ public struct WorkerSettings: Sendable {
         jobTimeoutSeconds[type] ?? jobTimeoutSeconds["default"] ?? 3600
     }
 }
+
+extension WorkerSettings {
+    /// The settings once, for every job's context to point to: inline they are 200 bytes in each
+    /// context, 400 KB with 2,000 jobs in flight.
+    public final class Shared: Sendable {
+        public let value: WorkerSettings
+
+        public init(_ value: WorkerSettings) { self.value = value }
+    }
+}
