@@ -92,31 +92,24 @@ enum StoreSpend {
             "job_id": .integer, "submission": .integer, "provider": .text, "model": .text, "day": .text,
             "usd": .real, "units": .real, "unit": .text, "note": .text, "estimated": .integer, "state": .text,
         ]
+        // Each entry's values, in the order of `columns`.
+        let rows: [[SQLiteValue]] = entries.map { entry in
+            [
+                .integer(entry.jobID), .integer(Int64(entry.submission)), .text(entry.provider), .text(entry.model),
+                .text(entry.day), entry.usd.map(SQLiteValue.real) ?? .null, .real(entry.units), .text(entry.unit),
+                entry.note.map(SQLiteValue.text) ?? .null, .integer(entry.estimated ? 1 : 0),
+                .text(entry.state.rawValue),
+            ]
+        }
         if dialect.writesRowsAsJSON {
-            let rows = JSONValue.array(
-                entries.map { entry in
-                    [
-                        "job_id": .number(Double(entry.jobID)), "submission": .number(Double(entry.submission)),
-                        "provider": .string(entry.provider), "model": .string(entry.model), "day": .string(entry.day),
-                        "usd": entry.usd.map(JSONValue.number) ?? .null, "units": .number(entry.units),
-                        "unit": .string(entry.unit), "note": entry.note.map(JSONValue.string) ?? .null,
-                        "estimated": .number(entry.estimated ? 1 : 0), "state": .string(entry.state.rawValue),
-                    ]
+            let json = JSONValue.array(
+                rows.map { values in
+                    .object(Dictionary(uniqueKeysWithValues: zip(columns.map(\.key), values.map(\.json))))
                 })
-            try connection.run(insert(from: dialect.jsonRows(in: "?1", columns: columns)), [.text(rows.jsonString())])
+            try connection.run(insert(from: dialect.jsonRows(in: "?1", columns: columns)), [.text(json.jsonString())])
         } else {
             let sql = insert(from: dialect.parameterRow(columns: columns.map(\.key)))
-            for entry in entries {
-                // In the order of `columns`.
-                try connection.run(
-                    sql,
-                    [
-                        .integer(entry.jobID), .integer(Int64(entry.submission)), .text(entry.provider),
-                        .text(entry.model), .text(entry.day), entry.usd.map(SQLiteValue.real) ?? .null,
-                        .real(entry.units), .text(entry.unit), entry.note.map(SQLiteValue.text) ?? .null,
-                        .integer(entry.estimated ? 1 : 0), .text(entry.state.rawValue),
-                    ])
-            }
+            for values in rows { try connection.run(sql, values) }
         }
         try summarise(jobIDs, on: connection)
         let wentDown = zip(keys, entries).contains { key, entry in
@@ -159,5 +152,17 @@ enum StoreSpend {
                 cost_note = (SELECT max(note) \(charged))
             WHERE \(connection.dialect.member("id", ofIntegers: "?1"))
             """, [.text(jobIDs)])
+    }
+}
+
+extension SQLiteValue {
+    /// The value as a JSON value, for a row handed to `SQLDialect.jsonRows` (no blobs there).
+    fileprivate var json: JSONValue {
+        switch self {
+        case .null, .blob: .null
+        case .integer(let value): .number(Double(value))
+        case .real(let value): .number(value)
+        case .text(let value): .string(value)
+        }
     }
 }
