@@ -29,9 +29,12 @@ final class DownloadLane: Sendable {
         while true {
             condition.lock()
             while blocks.isEmpty { condition.wait() }
-            let block = blocks.removeFirst()
+            // All that waits, in order, at once: taking one at a time would shift the rest of the
+            // array down on every block, with thousands of a slow disk's writes queued.
+            let ready = blocks
+            blocks.removeAll(keepingCapacity: true)
             condition.unlock()
-            block()
+            for block in ready { block() }
         }
     }
 }
