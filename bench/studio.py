@@ -233,43 +233,13 @@ def lone_download(base_url, directory):
     return best, size
 
 
-class Sampler(b.ThreadSampler):
-    """benchlib's sampler, also keeping the worker process's own peak RSS (VmHWM)."""
-
-    def __init__(self, pid):
-        super().__init__(pid, follow_child=True)
-        self.peak_kb["VmHWM"] = 0
-
-
 def run_worker(implementation, directory, mock, capacity, timeout):
-    """benchlib.run_to_drain, but the worker's process group (with its ffmpeg children) is
-    killed whatever ends this function: a timeout, Ctrl-C or SIGTERM of the bench."""
-    timing = os.path.join(directory, "time.txt")
-    command = ["/usr/bin/time", "-o", timing, "-f", "%e %U %S %M"] + b.worker_command(implementation)
-    with open(os.path.join(directory, "worker.log"), "w") as log:
-        process = subprocess.Popen(
-            command, env=b.worker_environment(directory, mock, capacity, mock.environment()), cwd=directory,
-            stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-        sampler = Sampler(process.pid)
-        timed_out = False
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            main_cpu, other_cpu = sampler.stop()
-    wall = user = system = rss_kb = float("nan")
-    try:
-        with open(timing) as file:
-            wall, user, system, rss_kb = (float(value) for value in file.read().split()[-4:])
-    except (OSError, ValueError):
-        pass
-    return {"exit": process.returncode, "timed_out": timed_out, "wall": wall, "cpu": user + system,
-            "process_cpu": main_cpu + other_cpu, "rss_mb": sampler.peak_kb["VmHWM"] / 1024,
-            "time_max_rss_mb": rss_kb / 1024}
+    """benchlib.run_to_drain, with the figures this bench reports: the worker process's own peak
+    RSS (its ffmpeg children's are not its own) and its threads' CPU apart from its children's."""
+    result = b.run_to_drain(implementation, directory, mock, capacity, timeout)
+    return {"exit": result["exit"], "timed_out": result["timed_out"], "wall": result["wall"], "cpu": result["cpu"],
+            "process_cpu": result["main_cpu"] + result["other_cpu"], "rss_mb": result["worker_rss_mb"],
+            "time_max_rss_mb": result["rss_mb"]}
 
 
 def read_rows(database):

@@ -147,13 +147,14 @@ class ThreadSampler:
     their last sample. `main` is the thread whose id is the process id (the loop thread of
     reactor-worker, the poll thread of the baseline). It also keeps the peaks of the process's
     anonymous memory (heap, stacks: what the worker allocates) and of its file-backed resident
-    pages (the binary and libraries, clean and shared), which /usr/bin/time's peak RSS adds up."""
+    pages (the binary and libraries, clean and shared), which /usr/bin/time's peak RSS adds up,
+    and the process's own peak RSS (VmHWM, which /usr/bin/time's can exceed with a child's)."""
 
     def __init__(self, pid, follow_child=False, period=0.2):
         self.pid, self.follow_child, self.period = pid, follow_child, period
         self.threads = {}
         self.worker_pid = None
-        self.peak_kb = {"RssAnon": 0, "RssFile": 0}
+        self.peak_kb = {"RssAnon": 0, "RssFile": 0, "VmHWM": 0}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.loop, daemon=True)
         self.thread.start()
@@ -204,9 +205,13 @@ def run_to_drain(implementation, directory, mock, capacity, timeout, extra=None)
             process.wait(timeout)
         except subprocess.TimeoutExpired:
             timed_out = True
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        main_cpu, other_cpu = sampler.stop()
+        finally:
+            # Whatever ends the wait (a timeout, Ctrl-C, SIGTERM of the bench), the worker's
+            # process group goes with it, ffmpeg children included.
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+            main_cpu, other_cpu = sampler.stop()
     wall = user = system = rss_kb = float("nan")
     try:
         with open(timing) as file:
@@ -215,7 +220,9 @@ def run_to_drain(implementation, directory, mock, capacity, timeout, extra=None)
         pass
     return {"exit": process.returncode, "timed_out": timed_out, "wall": wall, "cpu": user + system,
             "main_cpu": main_cpu, "other_cpu": other_cpu, "rss_mb": rss_kb / 1024,
-            "anon_mb": sampler.peak_kb["RssAnon"] / 1024, "file_mb": sampler.peak_kb["RssFile"] / 1024}
+            "anon_mb": sampler.peak_kb["RssAnon"] / 1024, "file_mb": sampler.peak_kb["RssFile"] / 1024,
+            # The worker process's own peak: /usr/bin/time's can be a child's (ffmpeg).
+            "worker_rss_mb": sampler.peak_kb["VmHWM"] / 1024}
 
 
 def julian_to_unix(day):
