@@ -280,6 +280,37 @@ final class CoreStoreTests: XCTestCase {
         XCTAssertEqual(try connection.query("SELECT max_attempts FROM jobs").first?["max_attempts"]?.int, 3)
     }
 
+    /// The claim indexes hold the queued rows only, so a claim or a completion does not move
+    /// entries in them; a database made by an older worker, whose claim indexes held every row,
+    /// gets the new ones, and claims go on in the same order.
+    func testAnOlderDatabasesClaimIndexesBecomeIndexesOfQueuedRowsOnly() throws {
+        let other = Workspace(name: "claim-indexes")
+        defer { other.remove() }
+        let connection = try other.connection()
+        try JobSchema.migrate(connection)
+        try connection.execute(
+            """
+            DROP INDEX jobs_claim_order; DROP INDEX jobs_type_claim_order;
+            CREATE INDEX jobs_claim_order ON jobs(status, priority DESC, id);
+            CREATE INDEX jobs_type_claim_order ON jobs(status, job_type, priority DESC, id);
+            """)
+        try JobSchema.migrate(connection)
+        for name in ["jobs_claim_order", "jobs_type_claim_order"] {
+            let sql = try connection.query("SELECT sql FROM sqlite_master WHERE name = ?1", [.text(name)])
+            XCTAssertTrue(
+                sql.first?["sql"]?.string?.hasSuffix("WHERE status = 'queued'") ?? false, "\(name): \(sql)")
+        }
+        for (type, priority) in [("image_generation", 0), ("video_keying", 0), ("image_generation", 5)] {
+            try connection.run(
+                "INSERT INTO jobs (job_type, params, priority) VALUES (?1, '{}', ?2)",
+                [.text(type), .integer(Int64(priority))])
+        }
+        try connection.run("UPDATE jobs SET status = 'completed' WHERE id = 1")
+        XCTAssertEqual(
+            try connection.query("SELECT count(*) AS n FROM jobs INDEXED BY jobs_claim_order WHERE status = 'queued'")
+                .first?["n"]?.int, 2, "a completed row is still in the index of queued rows")
+    }
+
     /// A worker writes only rows it holds: once another worker took a row over (after this
     /// one's lease ran out), a late completion from this one must leave the other's run alone.
     func testUpdatesOnlyTouchRowsThisWorkerHolds() throws {

@@ -115,9 +115,7 @@ public enum JobSchema {
             BEGIN
                 UPDATE jobs SET created_at = \(nowExpression), updated_at = \(nowExpression) WHERE id = NEW.id;
             END;
-            CREATE INDEX IF NOT EXISTS jobs_claim_order ON jobs(status, priority DESC, id);
             DROP INDEX IF EXISTS jobs_status_type;
-            CREATE INDEX IF NOT EXISTS jobs_type_claim_order ON jobs(status, job_type, priority DESC, id);
             CREATE TABLE IF NOT EXISTS pipelines (
                 id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL DEFAULT '', document TEXT NOT NULL,
                 created_at TEXT NOT NULL DEFAULT (\(nowExpression))
@@ -125,7 +123,25 @@ public enum JobSchema {
             CREATE INDEX IF NOT EXISTS jobs_pipeline ON jobs(pipeline_id, step) WHERE pipeline_id IS NOT NULL;
             PRAGMA user_version=2;
             """)
+        try createClaimIndexes(connection)
         try createDashboardIndexes(connection)
+    }
+
+    /// The claim order of the queued rows alone (`SQLiteJobClaims` names them): a row leaves them
+    /// when it is claimed and no later change of status touches them. Indexes of every row, as
+    /// before, cost each claim and each completion two more entries moved in each.
+    private static func createClaimIndexes(_ connection: any SQLConnection) throws {
+        let definition = try connection.query(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'jobs_claim_order'", [])
+        if let sql = definition.first?["sql"]?.string, !sql.contains("WHERE") {
+            try connection.execute("DROP INDEX jobs_claim_order; DROP INDEX IF EXISTS jobs_type_claim_order;")
+        }
+        try connection.execute(
+            """
+            CREATE INDEX IF NOT EXISTS jobs_claim_order ON jobs(priority DESC, id) WHERE status = \(StoreSQL.word(.queued));
+            CREATE INDEX IF NOT EXISTS jobs_type_claim_order ON jobs(job_type, priority DESC, id)
+                WHERE status = \(StoreSQL.word(.queued));
+            """)
     }
 
     /// What the dashboard's views read by (`JobSearch`, `JobChangeFeed`, `DashboardStats`): newest

@@ -29,9 +29,16 @@ extension SQLiteJobStore {
                         )
                         .compactMap { $0["id"]?.int }
                     }
-                    guard !ids.isEmpty else { return }
-                    let rows = try connection.query(
-                        Self.markClaimed, [.text(StoreSQL.jsonIDs(ids)), .text(owner), .real(leaseUntil)])
+                    // Each row on its own, then one read of those this claim took: an UPDATE of
+                    // several rows, or one with RETURNING, makes SQLite keep a statement journal
+                    // (`StoreCompletions`).
+                    var taken: [Int64] = []
+                    for id in ids {
+                        try connection.run(Self.markClaimed, [.integer(id), .text(owner), .real(leaseUntil)])
+                        if connection.changes > 0 { taken.append(id) }
+                    }
+                    guard !taken.isEmpty else { return }
+                    let rows = try connection.query(Self.readClaimed, [.text(StoreSQL.jsonIDs(taken))])
                     claimed.value = rows.map(Self.claimedJob).sorted { Job.claimsBefore($0.job, $1.job) }
                 },
                 afterCommit: { reply.value(claimed.value) }))
@@ -47,11 +54,12 @@ extension SQLiteJobStore {
         WHERE status = \(queued) AND job_type NOT IN \(StoreSQL.claimedFirstTypes)
         AND \(runnableTail) ORDER BY priority DESC, id LIMIT ?3
         """
-    /// `+status` keeps SQLite on the rowid lookup: with the status index it walks every queued row.
+    /// `+status` keeps SQLite on the rowid lookup rather than the status index.
     private static let markClaimed = """
-        UPDATE jobs SET \(StoreSQL.claimedSet(.sqlite))
-        WHERE id IN (SELECT value FROM json_each(?1)) AND +status = \(queued)
-        RETURNING \(StoreSQL.claimedColumns(.sqlite))
+        UPDATE jobs SET \(StoreSQL.claimedSet(.sqlite)) WHERE id = ?1 AND +status = \(queued)
+        """
+    private static let readClaimed = """
+        SELECT \(StoreSQL.claimedColumns(.sqlite)) FROM jobs WHERE id IN (SELECT value FROM json_each(?1))
         """
 
     static func claimedJob(_ row: [String: SQLiteValue]) -> ClaimedJob {

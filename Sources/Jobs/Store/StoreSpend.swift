@@ -75,23 +75,20 @@ enum StoreSpend {
             else { continue }
             before[Key(job: job, submission: submission)] = usd
         }
-        // `WHERE true`: SQLite's grammar needs it between a SELECT and ON CONFLICT.
-        func insert(from entered: String) -> String {
+        let columns: KeyValuePairs<String, SQLDialect.JSONColumnType> = [
+            "job_id": .integer, "submission": .integer, "provider": .text, "model": .text, "day": .text,
+            "usd": .real, "units": .real, "unit": .text, "note": .text, "estimated": .integer, "state": .text,
+        ]
+        func upsert(_ source: String) -> String {
             """
-            INSERT INTO spend (job_id, submission, provider, model, day, usd, units, unit, note, estimated, state, pipeline_id)
-            SELECT e.job_id, e.submission, e.provider, e.model, e.day, e.usd, e.units, e.unit, e.note, e.estimated,
-                e.state, (SELECT pipeline_id FROM jobs WHERE id = e.job_id)
-            FROM \(entered) AS e WHERE true
+            INSERT INTO spend (\(columns.map(\.key).joined(separator: ", ")), pipeline_id)
+            \(source)
             ON CONFLICT (job_id, submission) DO UPDATE SET
                 usd = excluded.usd, units = excluded.units, unit = excluded.unit, note = excluded.note,
                 estimated = excluded.estimated, state = excluded.state, model = excluded.model
             WHERE NOT (spend.estimated = 0 AND excluded.estimated = 1)
             """
         }
-        let columns: KeyValuePairs<String, SQLDialect.JSONColumnType> = [
-            "job_id": .integer, "submission": .integer, "provider": .text, "model": .text, "day": .text,
-            "usd": .real, "units": .real, "unit": .text, "note": .text, "estimated": .integer, "state": .text,
-        ]
         // Each entry's values, in the order of `columns`.
         let rows: [[SQLiteValue]] = entries.map { entry in
             [
@@ -106,12 +103,24 @@ enum StoreSpend {
                 rows.map { values in
                     .object(Dictionary(uniqueKeysWithValues: zip(columns.map(\.key), values.map(\.json))))
                 })
-            try connection.run(insert(from: dialect.jsonRows(in: "?1", columns: columns)), [.text(json.jsonString())])
+            // `WHERE true`: the grammar needs it between a SELECT and ON CONFLICT.
+            let source = """
+                SELECT \(columns.map { "e.\($0.key)" }.joined(separator: ", ")),
+                    (SELECT pipeline_id FROM jobs WHERE id = e.job_id)
+                FROM \(dialect.jsonRows(in: "?1", columns: columns)) AS e WHERE true
+                """
+            try connection.run(upsert(source), [.text(json.jsonString())])
+            try summarise(dialect.member("id", ofIntegers: "?1"), [.text(jobIDs)], on: connection)
         } else {
-            let sql = insert(from: dialect.parameterRow(columns: columns.map(\.key)))
+            // One-row VALUES and one-row UPDATEs: an INSERT from a SELECT, or an UPDATE of several
+            // rows, makes SQLite keep a statement journal (`StoreCompletions`).
+            let placeholders = (1...columns.count).map { "?\($0)" }.joined(separator: ", ")
+            let sql = upsert("VALUES (\(placeholders), (SELECT pipeline_id FROM jobs WHERE id = ?1))")
             for values in rows { try connection.run(sql, values) }
+            for job in Set(entries.map(\.jobID)).sorted() {
+                try summarise("id = ?1", [.integer(job)], on: connection)
+            }
         }
-        try summarise(jobIDs, on: connection)
         let wentDown = zip(keys, entries).contains { key, entry in
             guard let was = before[key], let now = entry.usd else { return false }
             return now < was - 0.000_001
@@ -139,19 +148,16 @@ enum StoreSpend {
             "UPDATE jobs SET run_after = 0 WHERE hold IS NOT NULL AND status = \(StoreSQL.word(.queued))", [])
     }
 
-    /// The jobs' cost (`jobIDs`, a JSON array): the sum of each one's charged submissions; no
-    /// money figure when any lacks a price.
-    private static func summarise(_ jobIDs: String, on connection: any SQLConnection) throws {
-        let charged = "FROM spend WHERE job_id = jobs.id AND state = '\(SpendEntry.State.charged.rawValue)'"
+    /// The cost of the jobs `which` picks (with `values` bound): the sum of each one's charged
+    /// submissions; no money figure when any lacks a price.
+    private static func summarise(_ which: String, _ values: [SQLiteValue], on connection: any SQLConnection) throws {
         try connection.run(
             """
-            UPDATE jobs SET
-                cost_usd = (SELECT CASE WHEN count(usd) = count(*) THEN sum(usd) END \(charged)),
-                cost_units = (SELECT sum(units) \(charged)),
-                cost_unit = (SELECT max(unit) \(charged)),
-                cost_note = (SELECT max(note) \(charged))
-            WHERE \(connection.dialect.member("id", ofIntegers: "?1"))
-            """, [.text(jobIDs)])
+            UPDATE jobs SET (cost_usd, cost_units, cost_unit, cost_note) = (
+                SELECT CASE WHEN count(usd) = count(*) THEN sum(usd) END, sum(units), max(unit), max(note)
+                FROM spend WHERE job_id = jobs.id AND state = '\(SpendEntry.State.charged.rawValue)')
+            WHERE \(which)
+            """, values)
     }
 }
 

@@ -59,18 +59,14 @@ public enum SQLDialect: Sendable, Equatable {
         }
     }
 
-    /// Whether the store hands a statement many rows at once (`jsonRows`) rather than running
-    /// it once per row with bound values (`parameterRow`). PostgreSQL: yes, each statement is a
-    /// round trip the writer waits for. SQLite: no, a statement runs in this process, and its JSON
-    /// functions (3.40) parse an element again for every column they extract, which cost its
-    /// writer three times the CPU of prepared statements run row by row.
+    /// Whether the store hands a statement many rows at once (`jsonRows`) rather than running a
+    /// one-row statement per row with bound values. PostgreSQL: yes, each statement is a round
+    /// trip the writer waits for. SQLite: no, a statement runs in this process; its JSON functions
+    /// (3.40) parse an element again for every column they extract, and a statement that may
+    /// change several rows (a join, `IN`, an INSERT from a SELECT, or RETURNING) keeps a statement
+    /// journal, a copy of each page it touches. Together they cost its writer three times the CPU
+    /// of one-row statements.
     public var writesRowsAsJSON: Bool { self == .postgres }
-
-    /// One row of bound parameters `?1`, `?2`, … named `columns`, as a subquery: the one-row form
-    /// of `jsonRows(in:columns:)`, for running a statement once per row.
-    public func parameterRow(columns: [String]) -> String {
-        "(SELECT \(columns.enumerated().map { "?\($0.offset + 1) AS \($0.element)" }.joined(separator: ", ")))"
-    }
 
     /// The type a column of `jsonRows(in:columns:)` is read as.
     public enum JSONColumnType: Sendable {
