@@ -228,6 +228,41 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(runner.sync { client().downloadBytesWaiting }, 0)
     }
 
+    /// Downloads together take in at most their share per loop iteration (then each pauses until
+    /// the next one), so fast sockets cannot make one iteration read for tens of milliseconds;
+    /// and every byte still arrives, in order.
+    func testDownloadsTakeInAtMostTheirShareInOneLoopIteration() throws {
+        let share = 64 << 10
+        let body = String(repeating: "0123456789abcdefghijklmnopqrstuv", count: 62_500)  // 2 MB each
+        let server = try TinyHTTPServer(body: body)
+        defer { server.stop() }
+        let loop = runner.loop
+        let box = ResultBox<HTTPClient>()
+        runner.sync { box.value = HTTPClient(loop: loop, downloadBytesPerTurn: share) }
+        defer { runner.sync { box.value = nil } }
+        let paths = (0..<4).map { NSTemporaryDirectory() + "download-turn-\($0)-\(UUID().uuidString)" }
+        defer { for path in paths { unlink(path) } }
+        let results = Mutex<[Result<HTTPResponse, HTTPTransportError>]>([])
+        runner.sync {
+            for path in paths {
+                box.value!.send(HTTPRequest(url: server.url, timeout: 60, downloadPath: path)) { result in
+                    results.withLock { $0.append(result) }
+                }
+            }
+        }
+        XCTAssertTrue(Wait.until(timeout: 60) { results.withLock { $0.count } == paths.count })
+        for result in results.withLock({ $0 }) {
+            XCTAssertEqual(try result.get().downloadedBytes, Int64(body.utf8.count))
+        }
+        for path in paths {
+            XCTAssertEqual(FileManager.default.contents(atPath: path), Data(body.utf8), "\(path) differs")
+        }
+        let largest = runner.sync { box.value!.largestDownloadTurn }
+        // Over the share by at most the one piece that crossed it (curl hands 16 KiB at a time).
+        XCTAssertLessThanOrEqual(largest, share + (16 << 10), "one iteration took in \(largest) bytes")
+        XCTAssertGreaterThanOrEqual(largest, share, "the downloads never used up a share: the test proves nothing")
+    }
+
     /// A download whose file cannot be created fails as a local-file error naming the path,
     /// stopping the transfer there (4 MB: more than arrives before the failure is seen).
     func testADownloadIntoAMissingFolderFailsNamingThePath() throws {

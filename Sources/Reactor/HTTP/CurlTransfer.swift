@@ -24,12 +24,17 @@ final class CurlTransfer {
     var writeFailure: String?
     /// Shared with the client: while it says paused, the body callback pauses this transfer.
     let receiveGate: ReceiveGate
+    /// Shared with the client's other downloads: how much this loop iteration may still take in.
+    let downloadTurn: DownloadTurn
     /// Why the body callback paused this transfer, if it did; `HTTPClient` resumes it.
     enum Hold {
         /// The client's gate was closed (`receivingPaused`): resumed when it opens.
         case gate
         /// The download file's queue, or all downloads together, fell behind: resumed once drained.
         case writer
+        /// This loop iteration's share of download bytes was used up (`DownloadTurn`): resumed
+        /// in the next iteration.
+        case turn
     }
     var held: Hold?
     /// Set by `HTTPClient`: called on the loop when this transfer pauses for its file.
@@ -40,6 +45,8 @@ final class CurlTransfer {
         case took
         /// curl keeps the piece and reads no more for this transfer until it is unpaused.
         case pause
+        /// The same, until the next loop iteration (`DownloadTurn`).
+        case waitForTurn
         case fail
     }
 
@@ -49,7 +56,7 @@ final class CurlTransfer {
 
     init(
         id: HTTPClient.TransferID, request: HTTPRequest, receiveGate: ReceiveGate, downloadBudget: WriteBehindBudget,
-        completion: @escaping (Result<HTTPResponse, HTTPTransportError>) -> Void
+        downloadTurn: DownloadTurn, completion: @escaping (Result<HTTPResponse, HTTPTransportError>) -> Void
     ) throws(HTTPTransportError) {
         guard let easy = curl_easy_init() else {
             throw HTTPTransportError(kind: .other, curlCode: -1, message: "libcurl could not create a handle")
@@ -58,6 +65,7 @@ final class CurlTransfer {
         self.easy = easy
         self.request = request
         self.receiveGate = receiveGate
+        self.downloadTurn = downloadTurn
         self.completion = completion
         downloadFile = request.downloadPath.map { DownloadFile(path: $0, shared: downloadBudget) }
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
@@ -162,6 +170,8 @@ final class CurlTransfer {
                 return .fail
             }
             if downloadFile.isBehind { return .pause }
+            if downloadTurn.isSpent { return .waitForTurn }
+            downloadTurn.take(bytes.count)
             downloadFile.append(bytes)
             downloadedBytes += Int64(bytes.count)
             return .took
@@ -278,6 +288,10 @@ private let curlWriteBody: curl_write_callback = { pointer, size, count, userdat
     case .pause:
         transfer.held = .writer
         transfer.onWriterBehind()
+        return Int(ccurl_writefunc_pause())
+    case .waitForTurn:
+        transfer.held = .turn
+        transfer.downloadTurn.wait(transfer.id)
         return Int(ccurl_writefunc_pause())
     }
 }

@@ -18,6 +18,7 @@ public final class HTTPClient {
     private var transfers: [TransferID: CurlTransfer] = [:]
     private let receiveGate = ReceiveGate()
     private let downloadBudget: WriteBehindBudget
+    private let downloadTurn: DownloadTurn
     private var nextID: UInt64 = 1
 
     /// How many bytes downloads may hold in memory together, waiting for their files' queues,
@@ -25,14 +26,22 @@ public final class HTTPClient {
     /// This bounds memory, not progress: on a hung mount every download whose file shares a
     /// queue with a stuck one waits too, and their bytes can keep all downloads paused.
     public static let defaultDownloadMemory = 16 << 20
+    /// How many bytes downloads take in per loop iteration, together (`DownloadTurn`).
+    public static let defaultDownloadBytesPerTurn = DownloadTurn.defaultLimit
 
     /// `maxConnections`: idle connections kept for reuse (at least as many as requests that run
     /// at once). `downloadMemory`: the shared budget of download bytes not yet on the disk; they
-    /// resume once under half of it.
-    public init(loop: EventLoop, maxConnections: Int = 64, downloadMemory: Int = defaultDownloadMemory) {
+    /// resume once under half of it. `downloadBytesPerTurn`: how many bytes all downloads together
+    /// take in during one loop iteration (`DownloadTurn`).
+    public init(
+        loop: EventLoop, maxConnections: Int = 64, downloadMemory: Int = defaultDownloadMemory,
+        downloadBytesPerTurn: Int = defaultDownloadBytesPerTurn
+    ) {
         self.loop = loop
         downloadBudget = WriteBehindBudget(highWater: downloadMemory, lowWater: downloadMemory / 2)
+        downloadTurn = DownloadTurn(loop: loop, limit: downloadBytesPerTurn)
         multi = CurlMulti(loop: loop, maxConnections: maxConnections)
+        downloadTurn.turnEnded = { [unowned self] ids in self.resumeNextTurn(ids) }
         multi.onDone = { [unowned self] easy, code in self.finished(easy: easy, code: code) }
         multi.onFatal = { [unowned self] message in self.failEverything(message) }
     }
@@ -42,6 +51,9 @@ public final class HTTPClient {
 
     /// Bytes downloads received that their files' queues have not written yet.
     public var downloadBytesWaiting: Int { downloadBudget.pending }
+
+    /// The most download bytes one loop iteration took in (`DownloadTurn`).
+    public var largestDownloadTurn: Int { downloadTurn.largest }
 
     /// Downloads paused until their file, or the downloads' shared memory budget, catches up
     /// with a slow disk.
@@ -83,7 +95,7 @@ public final class HTTPClient {
         do {
             let transfer = try CurlTransfer(
                 id: id, request: request, receiveGate: receiveGate, downloadBudget: downloadBudget,
-                completion: completion)
+                downloadTurn: downloadTurn, completion: completion)
             transfer.onWriterBehind = { [unowned self] in self.resumeWhenWritten(id) }
             let code = multi.add(transfer.easy)
             guard code == CURLM_OK else {
@@ -145,16 +157,29 @@ public final class HTTPClient {
     /// resume it once they have caught up, unless it ended or receiving as a whole is paused by then.
     private func resumeWhenWritten(_ id: TransferID) {
         guard let file = transfers[id]?.downloadFile else { return }
-        let back = onLoop { (client, _: Void) in
-            guard let transfer = client.transfers[id], transfer.held == .writer else { return }
-            if client.receiveGate.paused {
-                transfer.held = .gate  // resumed with the others when receiving resumes
-            } else {
-                transfer.held = nil
-                _ = ccurl_easy_unpause(transfer.easy)
-            }
-        }
+        let back = onLoop { (client, _: Void) in client.resume(id, heldFor: .writer) }
         file.whenDrained { back(()) }
+    }
+
+    /// Downloads that waited for the next iteration's share (`DownloadTurn`): resumed in it,
+    /// through the loop's queue, so what curl hands over on resuming is that iteration's work.
+    private func resumeNextTurn(_ ids: [TransferID]) {
+        let back = onLoop { (client, ids: [TransferID]) in
+            for id in ids { client.resume(id, heldFor: .turn) }
+        }
+        back(ids)
+    }
+
+    /// Unpauses transfer `id` if it is still paused for `reason`, unless receiving as a whole is
+    /// paused by then: it resumes with the others when receiving does.
+    private func resume(_ id: TransferID, heldFor reason: CurlTransfer.Hold) {
+        guard let transfer = transfers[id], transfer.held == reason else { return }
+        if receiveGate.paused {
+            transfer.held = .gate
+        } else {
+            transfer.held = nil
+            _ = ccurl_easy_unpause(transfer.easy)
+        }
     }
 
     /// A callback for another thread that runs `work` on the loop with this client, or not at
