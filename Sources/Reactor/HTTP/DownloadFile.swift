@@ -23,6 +23,9 @@ final class DownloadFile: @unchecked Sendable {
     /// A few lanes shared by all downloads, not one per download: a thread of its own per file
     /// would let 2,000 downloads stalled on a slow disk hold 2,000 threads.
     private static let queues = (0..<4).map { DownloadLane(name: "reactor-downloads-\($0)") }
+    /// Buffers for the pieces, shared by every download: as many kept as the default shared
+    /// budget lets wait.
+    static let pieces = DownloadPieces(kept: (16 << 20) / DownloadPieces.size)
 
     let path: String
     /// Chosen by path, so a retry's download of the same temporary name queues behind the
@@ -57,10 +60,20 @@ final class DownloadFile: @unchecked Sendable {
 
     /// Copies `bytes` and writes them on the queue, after everything appended before.
     func append(_ bytes: UnsafeRawBufferPointer) {
-        let chunk = Data(bytes)
-        own.add(chunk.count)
-        shared.add(chunk.count)
-        queue.async { self.write(chunk) }
+        guard bytes.count <= DownloadPieces.size else {
+            // curl hands at most a piece at a time; a larger run is copied in pieces.
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(offset + DownloadPieces.size, bytes.count)
+                append(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+                offset = end
+            }
+            return
+        }
+        let piece = Self.pieces.copy(bytes)
+        own.add(piece.count)
+        shared.add(piece.count)
+        queue.async { self.write(piece) }
     }
 
     /// Runs `action` once this file's queue is back under `lowWater` and, if the shared budget
@@ -116,14 +129,15 @@ final class DownloadFile: @unchecked Sendable {
         return true
     }
 
-    private func write(_ chunk: Data) {
+    private func write(_ piece: DownloadPieces.Piece) {
         if failure == nil && (descriptor >= 0 || open()) {
-            if let error = chunk.withUnsafeBytes({ DescriptorWrite.all($0, to: descriptor) }) {
+            if let error = DescriptorWrite.all(piece.bytes, to: descriptor) {
                 fail("cannot write \(path): \(SystemErrorText.of(error))")
             }
         }
-        own.remove(chunk.count)
-        shared.remove(chunk.count)
+        own.remove(piece.count)
+        shared.remove(piece.count)
+        Self.pieces.giveBack(piece)
     }
 
     private func fail(_ message: String) {
