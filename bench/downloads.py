@@ -34,6 +34,7 @@ import json
 import os
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -203,14 +204,26 @@ def run_slow_disk(videos, video_bytes, images, disk_mbps, timeout):
     root, mount = os.path.join(directory, "disk"), os.path.join(directory, "outputs")
     os.makedirs(root)
     os.makedirs(mount)
-    disk = subprocess.Popen(["/usr/bin/python3", os.path.join(os.path.dirname(os.path.abspath(__file__)), "limit", "slow_disk.py"), root, mount,
-                             "--mbps", str(disk_mbps)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # The interpreter running this bench: the one `pip install fusepy` went to.
+    disk_log = os.path.join(directory, "slow_disk.log")
+    with open(disk_log, "w") as log:
+        disk = subprocess.Popen([sys.executable, os.path.join(os.path.dirname(os.path.abspath(__file__)), "limit", "slow_disk.py"),
+                                 root, mount, "--mbps", str(disk_mbps)], stdout=log, stderr=subprocess.STDOUT)
     metrics_dir = os.path.join(directory, "metrics")
     os.makedirs(metrics_dir)
+    deadline = time.monotonic() + 10
+    while not os.path.ismount(mount) and disk.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not os.path.ismount(mount):
+        # Without the mount the worker would write to the fast disk beneath and the row would
+        # claim a slow disk it never saw.
+        disk.kill()
+        mock.stop()
+        with open(disk_log) as log:
+            reason = log.read().strip().splitlines()[-1:] or ["no output"]
+        sys.exit(f"downloads.py slow: the throttled mount did not come up at {mount}: {reason[0]} "
+                 "(needs `pip install fusepy` for this python and `apt-get install libfuse2`)")
     try:
-        deadline = time.monotonic() + 10
-        while not os.path.ismount(mount) and time.monotonic() < deadline:
-            time.sleep(0.05)
         database = enqueue(directory, videos)
         subprocess.run(
             [b.binary("reactor-worker"), "enqueue", "image_generation", "--params", b.PARAMS, "--count", str(images),
