@@ -23,6 +23,33 @@ public final class WebDriver {
     private var session: String?
     private var shots = 0
 
+    /// Starts chromedriver on a port of its choosing and returns it with that port. Chromium
+    /// 156's chromedriver sometimes exits at once with "IPv4 port not available" for `--port=0`
+    /// (it picks a port, then binds it, and another process can take it in between): it is
+    /// started again, up to five times.
+    private static func startDriver(outputPrefix: String) throws -> (ChildProcess, Int) {
+        var output = ""
+        for attempt in 1...5 {
+            let driver = try ChildProcess(
+                executable: "/usr/bin/chromedriver", arguments: ["--port=0"], outputPrefix: outputPrefix + "-\(attempt)"
+            )
+            var port: Int?
+            Wait.until(timeout: 30) {
+                if let range = driver.stdout.range(
+                    of: #"started successfully on port (\d+)"#, options: .regularExpression)
+                {
+                    port = Int(driver.stdout[range].split(separator: " ").last ?? "")
+                }
+                return port != nil || !driver.isRunning
+            }
+            if let port { return (driver, port) }
+            output = driver.stdout + " " + driver.stderr
+            driver.stop()
+            guard output.contains("port not available") else { break }
+        }
+        throw TestSupportError("chromedriver did not start: \(output)")
+    }
+
     /// Starts chromedriver and a headless Chromium (`/usr/bin/chromium`), its profile in
     /// `profileDirectory`, screenshots kept in `screenshotDirectory` (created, printed).
     public init(profileDirectory: String, screenshotDirectory: String, width: Int = 1366, height: Int = 1000) throws {
@@ -37,19 +64,8 @@ public final class WebDriver {
         try? FileManager.default.removeItem(atPath: screenshotDirectory)
         try FileManager.default.createDirectory(atPath: screenshotDirectory, withIntermediateDirectories: true)
         print("Browser screenshots: \(screenshotDirectory)")
-        let driver = try ChildProcess(
-            executable: "/usr/bin/chromedriver", arguments: ["--port=0"],
-            outputPrefix: profileDirectory + "-chromedriver")
+        let (driver, port) = try Self.startDriver(outputPrefix: profileDirectory + "-chromedriver")
         self.driver = driver
-        var port: Int?
-        Wait.until(timeout: 30) {
-            if let range = driver.stdout.range(of: #"started successfully on port (\d+)"#, options: .regularExpression)
-            {
-                port = Int(driver.stdout[range].split(separator: " ").last ?? "")
-            }
-            return port != nil || !driver.isRunning
-        }
-        guard let port else { throw TestSupportError("chromedriver did not start: \(driver.stdout) \(driver.stderr)") }
         client = RawHTTP(port: port)
         let options: [String: Any] = [
             "binary": "/usr/bin/chromium",
