@@ -80,8 +80,11 @@ class Mock:
 
     def __init__(self, latency, directory, arguments=()):
         self.log = open(os.path.join(directory, "mock.log"), "w")
+        # BENCH_MOCK_CPUS (e.g. "1"): the mock on those cores only, as a remote provider would be
+        # on none of ours; an experiment to tell the worker's own cost from sharing cores with it.
+        pin = ["taskset", "-c", os.environ["BENCH_MOCK_CPUS"]] if os.environ.get("BENCH_MOCK_CPUS") else []
         self.process = subprocess.Popen(
-            [binary("mock-providers"), "--port", "0", "--latency", str(latency), "--log-limit", "1000",
+            [*pin, binary("mock-providers"), "--port", "0", "--latency", str(latency), "--log-limit", "1000",
              *arguments],
             stdout=subprocess.PIPE, stderr=self.log, text=True, start_new_session=True)
         line = self.process.stdout.readline()  # the one line it prints after binding
