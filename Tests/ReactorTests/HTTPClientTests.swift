@@ -263,6 +263,67 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(largest, share, "the downloads never used up a share: the test proves nothing")
     }
 
+    /// A burst of requests reaches curl a share at a time (`StartTurn`): past the share, they
+    /// wait for curl's next action. Every one of them is answered.
+    func testABurstOfRequestsIsHandedToCurlAShareAtATime() throws {
+        let server = try TinyHTTPServer(body: "ok")
+        defer { server.stop() }
+        let loop = runner.loop
+        let box = ResultBox<HTTPClient>()
+        runner.sync { box.value = HTTPClient(loop: loop, startsPerTurn: 4) }
+        defer { runner.sync { box.value = nil } }
+        let results = Mutex<[Result<HTTPResponse, HTTPTransportError>]>([])
+        let waitingRightAfter = runner.sync { () -> Int in
+            for _ in 0..<10 {
+                box.value!.send(HTTPRequest(url: server.url, timeout: 30)) { result in
+                    results.withLock { $0.append(result) }
+                }
+            }
+            return box.value!.requestsWaitingToStart
+        }
+        XCTAssertEqual(waitingRightAfter, 6, "past the share of 4, the rest must wait for curl")
+        XCTAssertTrue(Wait.until(timeout: 30) { results.withLock { $0.count } == 10 })
+        for result in results.withLock({ $0 }) {
+            XCTAssertEqual(try result.get().status, 200)
+        }
+        let after = runner.sync {
+            (
+                box.value!.largestStartTurn, box.value!.requestsWaitingToStart, box.value!.activeCount,
+                box.value!.largestDownloadTurnCharged
+            )
+        }
+        // Each start took its cost from its iteration's reading (`HTTPClient.startReadingCost`).
+        XCTAssertGreaterThanOrEqual(after.3, 4 * HTTPClient.startReadingCost, "starts did not count against reading")
+        XCTAssertEqual(after.0, 4, "curl was handed more than the share in one iteration")
+        XCTAssertEqual(after.1, 0)
+        XCTAssertEqual(after.2, 0)
+    }
+
+    /// A request cancelled while it waits to start is never sent and never completes; those
+    /// behind it still run.
+    func testARequestCancelledWhileWaitingToStartIsNeverSent() throws {
+        let server = try TinyHTTPServer(body: "ok")
+        defer { server.stop() }
+        let loop = runner.loop
+        let box = ResultBox<HTTPClient>()
+        runner.sync { box.value = HTTPClient(loop: loop, startsPerTurn: 1) }
+        defer { runner.sync { box.value = nil } }
+        let answered = Mutex<[Int]>([])
+        runner.sync {
+            let ids = (0..<4).map { index in
+                box.value!.send(HTTPRequest(url: server.url, timeout: 30)) { result in
+                    if case .success = result { answered.withLock { $0.append(index) } }
+                }
+            }
+            box.value!.cancel(ids[2])
+        }
+        XCTAssertTrue(Wait.until(timeout: 30) { answered.withLock { $0.count } == 3 })
+        XCTAssertEqual(answered.withLock { $0.sorted() }, [0, 1, 3])
+        XCTAssertTrue(Wait.until(timeout: 10) { self.runner.sync { box.value!.activeCount == 0 } })
+        XCTAssertEqual(runner.sync { box.value!.requestsWaitingToStart }, 0)
+        XCTAssertEqual(answered.withLock { $0.count }, 3, "the cancelled request completed after all")
+    }
+
     /// A download whose file cannot be created fails as a local-file error naming the path,
     /// stopping the transfer there (4 MB: more than arrives before the failure is seen).
     func testADownloadIntoAMissingFolderFailsNamingThePath() throws {

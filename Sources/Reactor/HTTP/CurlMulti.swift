@@ -32,6 +32,9 @@ final class CurlMulti {
     private var timer: TimerWatcher!
     /// Called with each finished easy handle and its result, after it left the multi.
     var onDone: (UnsafeMutableRawPointer, CURLcode) -> Void = { _, _ in }
+    /// Called after each of curl's actions, before the finished transfers are read: curl has
+    /// begun every handle added before it.
+    var onActed: () -> Void = {}
     /// Set when curl reports the multi itself broken; every transfer then fails.
     var onFatal: (String) -> Void = { _ in }
     /// While true no socket is watched for reading: answers wait in the kernel's socket
@@ -150,6 +153,7 @@ final class CurlMulti {
         if code != CURLM_OK {
             onFatal(String(cString: curl_multi_strerror(code)))
         }
+        onActed()
         // Always read finished transfers, whatever `running` says (A.5).
         drainFinished()
     }

@@ -37,6 +37,8 @@ final class CurlTransfer {
         case turn
     }
     var held: Hold?
+    /// Handed to curl-multi (`StartTurn` may keep it waiting for curl's next action first).
+    var isStarted = false
     /// Set by `HTTPClient`: called on the loop when this transfer pauses for its file.
     var onWriterBehind: () -> Void = {}
 

@@ -14,10 +14,15 @@ final class DownloadTurn {
     private let loop: EventLoop
     /// Gets the downloads that waited, at the end of the iteration they waited in.
     var turnEnded: ([HTTPClient.TransferID]) -> Void = { _ in }
-    /// Bytes downloads took in during this iteration.
+    /// What this iteration's share was charged: bytes downloads took in, plus other work that
+    /// competes with reading (`charge`).
     private var taken = 0
-    /// The most any one iteration took in.
+    /// Bytes downloads took in during this iteration.
+    private var takenBytes = 0
+    /// The most bytes any one iteration took in.
     private(set) var largest = 0
+    /// The most any one iteration's share was charged, bytes and other work together.
+    private(set) var largestCharged = 0
     /// Downloads paused because this iteration's share ran out, to resume in the next.
     private var waiting: [HTTPClient.TransferID] = []
 
@@ -30,9 +35,17 @@ final class DownloadTurn {
     var isSpent: Bool { taken >= limit }
 
     func take(_ count: Int) {
+        charge(count)
+        takenBytes += count
+        largest = max(largest, takenBytes)
+    }
+
+    /// Counts other work done in this iteration against its share, as if it were `cost` bytes
+    /// read (a request handed to curl, `StartTurn.readingCost`), so reading yields to it.
+    func charge(_ cost: Int) {
         if taken == 0 { loop.beforeSleep { [self] in endTurn() } }
-        taken += count
-        largest = max(largest, taken)
+        taken += cost
+        largestCharged = max(largestCharged, taken)
     }
 
     /// `id` paused until the next iteration.
@@ -42,6 +55,7 @@ final class DownloadTurn {
 
     private func endTurn() {
         taken = 0
+        takenBytes = 0
         guard !waiting.isEmpty else { return }
         let resumed = waiting
         waiting.removeAll()

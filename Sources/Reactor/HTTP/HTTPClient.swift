@@ -19,6 +19,7 @@ public final class HTTPClient {
     private let receiveGate = ReceiveGate()
     private let downloadBudget: WriteBehindBudget
     private let downloadTurn: DownloadTurn
+    private let startTurn: StartTurn
     private var nextID: UInt64 = 1
 
     /// How many bytes downloads may hold in memory together, waiting for their files' queues,
@@ -28,20 +29,28 @@ public final class HTTPClient {
     public static let defaultDownloadMemory = 16 << 20
     /// How many bytes downloads take in per loop iteration, together (`DownloadTurn`).
     public static let defaultDownloadBytesPerTurn = DownloadTurn.defaultLimit
+    /// How many requests are handed to curl in one iteration (`StartTurn`).
+    public static let defaultStartsPerTurn = StartTurn.defaultLimit
+    /// What handing one request to curl takes from its iteration's download bytes (`StartTurn`).
+    public static let startReadingCost = StartTurn.readingCost
 
     /// `maxConnections`: idle connections kept for reuse (at least as many as requests that run
     /// at once). `downloadMemory`: the shared budget of download bytes not yet on the disk; they
     /// resume once under half of it. `downloadBytesPerTurn`: how many bytes all downloads together
-    /// take in during one loop iteration (`DownloadTurn`).
+    /// take in during one loop iteration (`DownloadTurn`). `startsPerTurn`: how many requests
+    /// are handed to curl in one iteration and before curl begins them (`StartTurn`).
     public init(
         loop: EventLoop, maxConnections: Int = 64, downloadMemory: Int = defaultDownloadMemory,
-        downloadBytesPerTurn: Int = defaultDownloadBytesPerTurn
+        downloadBytesPerTurn: Int = defaultDownloadBytesPerTurn, startsPerTurn: Int = defaultStartsPerTurn
     ) {
         self.loop = loop
         downloadBudget = WriteBehindBudget(highWater: downloadMemory, lowWater: downloadMemory / 2)
         downloadTurn = DownloadTurn(loop: loop, limit: downloadBytesPerTurn)
+        startTurn = StartTurn(loop: loop, limit: startsPerTurn)
         multi = CurlMulti(loop: loop, maxConnections: maxConnections)
         downloadTurn.turnEnded = { [unowned self] ids in self.resumeNextTurn(ids) }
+        multi.onActed = { [unowned self] in self.curlActed() }
+        startTurn.handOverSoon = { [unowned self] in self.handOverNextIteration() }
         multi.onDone = { [unowned self] easy, code in self.finished(easy: easy, code: code) }
         multi.onFatal = { [unowned self] message in self.failEverything(message) }
     }
@@ -54,6 +63,10 @@ public final class HTTPClient {
 
     /// The most download bytes one loop iteration took in (`DownloadTurn`).
     public var largestDownloadTurn: Int { downloadTurn.largest }
+
+    /// The most one loop iteration's download share was charged: bytes taken in, plus
+    /// `startReadingCost` for each request handed to curl.
+    public var largestDownloadTurnCharged: Int { downloadTurn.largestCharged }
 
     /// Downloads paused until their file, or the downloads' shared memory budget, catches up
     /// with a slow disk.
@@ -86,37 +99,80 @@ public final class HTTPClient {
     }
 
     /// Sends `request`; `completion` runs on the loop once with the response or the transport
-    /// error (never from inside this call).
+    /// error (never from inside this call). Past the share of requests handed to curl in one
+    /// iteration, or not yet begun by it (`StartTurn`), it is handed over in a later iteration,
+    /// in the order sent.
     @discardableResult
     public func send(_ request: HTTPRequest, completion: @escaping Completion) -> TransferID {
         loop.assertInLoop()
         let id = TransferID(value: nextID)
         nextID += 1
-        do {
+        do throws(HTTPTransportError) {
             let transfer = try CurlTransfer(
                 id: id, request: request, receiveGate: receiveGate, downloadBudget: downloadBudget,
                 downloadTurn: downloadTurn, completion: completion)
             transfer.onWriterBehind = { [unowned self] in self.resumeWhenWritten(id) }
-            let code = multi.add(transfer.easy)
-            guard code == CURLM_OK else {
-                let message = String(cString: curl_multi_strerror(code))
-                throw HTTPTransportError(kind: .other, curlCode: Int32(code.rawValue), message: message)
-            }
             transfers[id] = transfer
-        } catch let error as HTTPTransportError {
-            loop.execute { [completion = LoopBound(completion, on: loop)] in completion.value(.failure(error)) }
+            if startTurn.admit() { start(transfer) } else { startTurn.wait(id) }
         } catch {
-            preconditionFailure("CurlTransfer throws HTTPTransportError only")
+            loop.execute { [completion = LoopBound(completion, on: loop)] in completion.value(.failure(error)) }
         }
         return id
     }
+
+    /// Hands `transfer` to curl; if curl refuses it, it fails (from the loop's queue, as every
+    /// completion runs outside `send`).
+    private func start(_ transfer: CurlTransfer) {
+        let code = multi.add(transfer.easy)
+        guard code != CURLM_OK else {
+            transfer.isStarted = true
+            startTurn.handedOver()
+            // Beginning a request costs this iteration's reading a share (`StartTurn.readingCost`).
+            downloadTurn.charge(Self.startReadingCost)
+            return
+        }
+        transfers.removeValue(forKey: transfer.id)
+        let error = HTTPTransportError(
+            kind: .other, curlCode: Int32(code.rawValue), message: String(cString: curl_multi_strerror(code)))
+        let completion = transfer.completion
+        transfer.completion = nil
+        loop.execute { [completion = LoopBound(completion, on: loop)] in completion.value?(.failure(error)) }
+    }
+
+    /// curl acted, so it began every request handed to it before: hand over the waiting ones.
+    /// Runs before the finished transfers' completions, whose new requests queue behind these.
+    private func curlActed() {
+        startTurn.curlActed()
+        handOverWaiting()
+    }
+
+    /// The waiting requests, oldest first, as many as there is room for (`StartTurn`), skipping
+    /// those cancelled meanwhile.
+    private func handOverWaiting() {
+        while let id = startTurn.nextWaiting() {
+            if let transfer = transfers[id], !transfer.isStarted { start(transfer) }
+        }
+    }
+
+    /// Requests wait with nothing of theirs for curl to begin: handed over in the next
+    /// iteration, through the loop's queue.
+    private func handOverNextIteration() {
+        let back = onLoop { (client, _: Void) in client.handOverWaiting() }
+        back(())
+    }
+
+    /// Requests sent but not yet handed to curl (`StartTurn`).
+    public var requestsWaitingToStart: Int { startTurn.waitingCount }
+
+    /// The most requests handed to curl in one loop iteration (`StartTurn`).
+    public var largestStartTurn: Int { startTurn.largest }
 
     /// Stops a request in flight; its completion is not called. Unknown or finished ids are
     /// ignored, so a late cancel is harmless.
     public func cancel(_ id: TransferID) {
         loop.assertInLoop()
         guard let transfer = transfers.removeValue(forKey: id) else { return }
-        multi.remove(transfer.easy)
+        if transfer.isStarted { multi.remove(transfer.easy) }
         transfer.removePartialDownload()
         transfer.completion = nil
     }
@@ -197,8 +253,9 @@ public final class HTTPClient {
     private func failEverything(_ message: String) {
         let all = transfers
         transfers.removeAll()
+        startTurn.forgetWaiting()
         for transfer in all.values {
-            multi.remove(transfer.easy)
+            if transfer.isStarted { multi.remove(transfer.easy) }
             transfer.removePartialDownload()
             let completion = transfer.completion
             transfer.completion = nil
