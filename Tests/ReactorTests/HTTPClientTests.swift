@@ -34,6 +34,15 @@ final class HTTPClientTests: XCTestCase {
         return box.value
     }
 
+    /// A client of its own on the loop, made by `make`, ended on the loop after the test.
+    private func ownClient(_ make: @escaping (EventLoop) -> HTTPClient) -> ResultBox<HTTPClient> {
+        let loop = runner.loop
+        let box = ResultBox<HTTPClient>()
+        runner.sync { box.value = make(loop) }
+        addTeardownBlock { [runner] in runner!.sync { box.value = nil } }
+        return box
+    }
+
     func testAnHTTPAnswerIsAResponseAndNoAnswerIsATransportError() throws {
         let server = try TinyHTTPServer(body: "ok")
         defer { server.stop() }
@@ -164,10 +173,7 @@ final class HTTPClientTests: XCTestCase {
         let server = try TinyHTTPServer(body: body)
         defer { server.stop() }
         // This test's own client, held only by the box so that it ends on the loop thread.
-        let loop = runner.loop
-        let box = ResultBox<HTTPClient>()
-        runner.sync { box.value = HTTPClient(loop: loop, downloadMemory: budget) }
-        defer { runner.sync { box.value = nil } }
+        let box = ownClient { HTTPClient(loop: $0, downloadMemory: budget) }
         let client = { box.value! }
         let paths = (0..<3).map { NSTemporaryDirectory() + "download-stalled-\($0)-\(UUID().uuidString)" }
         var readers: [Int32] = []
@@ -236,10 +242,7 @@ final class HTTPClientTests: XCTestCase {
         let body = String(repeating: "0123456789abcdefghijklmnopqrstuv", count: 62_500)  // 2 MB each
         let server = try TinyHTTPServer(body: body)
         defer { server.stop() }
-        let loop = runner.loop
-        let box = ResultBox<HTTPClient>()
-        runner.sync { box.value = HTTPClient(loop: loop, downloadBytesPerTurn: share) }
-        defer { runner.sync { box.value = nil } }
+        let box = ownClient { HTTPClient(loop: $0, downloadBytesPerTurn: share) }
         let paths = (0..<4).map { NSTemporaryDirectory() + "download-turn-\($0)-\(UUID().uuidString)" }
         defer { for path in paths { unlink(path) } }
         let results = Mutex<[Result<HTTPResponse, HTTPTransportError>]>([])
@@ -268,10 +271,7 @@ final class HTTPClientTests: XCTestCase {
     func testABurstOfRequestsIsHandedToCurlAShareAtATime() throws {
         let server = try TinyHTTPServer(body: "ok")
         defer { server.stop() }
-        let loop = runner.loop
-        let box = ResultBox<HTTPClient>()
-        runner.sync { box.value = HTTPClient(loop: loop, startsPerTurn: 4) }
-        defer { runner.sync { box.value = nil } }
+        let box = ownClient { HTTPClient(loop: $0, startsPerTurn: 4) }
         let results = Mutex<[Result<HTTPResponse, HTTPTransportError>]>([])
         let waitingRightAfter = runner.sync { () -> Int in
             for _ in 0..<10 {
@@ -304,10 +304,7 @@ final class HTTPClientTests: XCTestCase {
     func testARequestCancelledWhileWaitingToStartIsNeverSent() throws {
         let server = try TinyHTTPServer(body: "ok")
         defer { server.stop() }
-        let loop = runner.loop
-        let box = ResultBox<HTTPClient>()
-        runner.sync { box.value = HTTPClient(loop: loop, startsPerTurn: 1) }
-        defer { runner.sync { box.value = nil } }
+        let box = ownClient { HTTPClient(loop: $0, startsPerTurn: 1) }
         let answered = Mutex<[Int]>([])
         runner.sync {
             let ids = (0..<4).map { index in

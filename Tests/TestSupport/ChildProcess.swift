@@ -28,6 +28,21 @@ public final class ChildProcess: Sendable {
 
     public func signal(_ number: Int32) { kill(process.pid, number) }
 
+    /// The port the program announces on stdout in a line matching `pattern` (the port is the
+    /// match's last run of digits), waiting up to `timeout` seconds; nil if it exits or never says.
+    public func announcedPort(_ pattern: String, timeout: Double = 30) -> Int? {
+        var port: Int?
+        Wait.until(timeout: timeout) {
+            let output = stdout
+            if let range = output.range(of: pattern, options: .regularExpression) {
+                let digits = output[range].reversed().prefix { $0.isNumber }.reversed()
+                port = Int(String(digits))
+            }
+            return port != nil || !isRunning
+        }
+        return port
+    }
+
     /// Waits for exit up to `timeout` seconds; returns the exit status (128 + n after signal n,
     /// as a shell reports it), or nil if still running.
     @discardableResult

@@ -17,15 +17,7 @@ public final class MockProvidersProcess {
         let child = try ChildProcess(
             executable: executable, arguments: ["--port", "0"] + arguments, outputPrefix: workspace.directory + "/mock")
         self.child = child
-        var found: Int?
-        Wait.until(timeout: 30) {
-            if let range = child.stdout.range(
-                of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression)
-            {
-                found = Int(child.stdout[range].split(separator: ":").last ?? "")
-            }
-            return found != nil || !child.isRunning
-        }
+        let found = child.announcedPort(#"listening on http://127\.0\.0\.1:(\d+)"#)
         guard let found else { throw TestSupportError("mock-providers did not start: \(child.stderr)") }
         port = found
     }

@@ -33,15 +33,7 @@ public final class WebDriver {
             let driver = try ChildProcess(
                 executable: "/usr/bin/chromedriver", arguments: ["--port=0"], outputPrefix: outputPrefix + "-\(attempt)"
             )
-            var port: Int?
-            Wait.until(timeout: 30) {
-                if let range = driver.stdout.range(
-                    of: #"started successfully on port (\d+)"#, options: .regularExpression)
-                {
-                    port = Int(driver.stdout[range].split(separator: " ").last ?? "")
-                }
-                return port != nil || !driver.isRunning
-            }
+            let port = driver.announcedPort(#"started successfully on port (\d+)"#)
             if let port { return (driver, port) }
             output = driver.stdout + " " + driver.stderr
             driver.stop()

@@ -25,7 +25,7 @@ final class DownloadFile: @unchecked Sendable {
     private static let queues = (0..<4).map { DownloadLane(name: "reactor-downloads-\($0)") }
     /// Buffers for the pieces, shared by every download: as many kept as the default shared
     /// budget lets wait.
-    static let pieces = DownloadPieces(kept: (16 << 20) / DownloadPieces.size)
+    static let pieces = DownloadPieces(kept: HTTPClient.defaultDownloadMemory / DownloadPieces.size)
 
     let path: String
     /// Chosen by path, so a retry's download of the same temporary name queues behind the
